@@ -7,13 +7,13 @@ __all__ = ['softplus_scalar', 'sigmoid_scalar', 'softplus', 'log_sigmoid', 'sigm
            'as_float_array', 'check_binary', 'check_params', 'energy', 'free_energy', 'log_unnormalized',
            'hidden_probs', 'visible_probs', 'conditional_probs', 'init_bm', 'init_rbm']
 
-# %% ../nbs/00_models.ipynb #4d0d59e6
+# %% ../nbs/00_models.ipynb #6d182e5d
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-# %% ../nbs/00_models.ipynb #f6632cc5
+# %% ../nbs/00_models.ipynb #f6b5584e
 @njit(cache=True, inline="always")
 def softplus_scalar(a):
     "log(1 + exp(a)) for one float, stable for any finite `a`"
@@ -43,15 +43,16 @@ def sigmoid(a):
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 def logsumexp(a, axis=None):
-    "log(sum(exp(a))) along `axis`, stable; -inf where every term is -inf"
+    "log(sum(exp(a))) along `axis`, stable; -inf where every term is -inf or there are none"
     a = np.asarray(a, dtype=np.float64)
+    if a.size == 0 and axis is None: return -np.inf
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
         out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out.item() if axis is None else np.squeeze(out, axis=axis)
 
-# %% ../nbs/00_models.ipynb #a88ba12a
+# %% ../nbs/00_models.ipynb #8e1d9ab7
 class BM(NamedTuple):
     "Fully visible Boltzmann machine on {0,1}^n, E(x) = -x'Wx/2 - b'x"
     W: np.ndarray  # couplings, symmetric (n, n) with zero diagonal
@@ -67,19 +68,20 @@ def n_visible(params):
     "Number of visible units of a `BM` or an `RBM`"
     return params.b.shape[0]
 
-# %% ../nbs/00_models.ipynb #86773558
+# %% ../nbs/00_models.ipynb #32801f8f
 def _describe(x):
     x = np.asarray(x)
     return f"an array of shape {x.shape} and dtype {x.dtype}"
 
 def as_float_array(x, name, ndim=None):
     "`x` as a C-contiguous float64 array, finite, with `ndim` dimensions if given"
-    if isinstance(x, (str, bytes)) or x is None:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}")
     try:
-        arr = np.ascontiguousarray(x, dtype=np.float64)
+        raw = np.asarray(x)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name} must be a numeric array, got {type(x).__name__} ({e})") from None
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real numeric array, got {type(x).__name__} of dtype {raw.dtype}")
+    arr = np.ascontiguousarray(raw, dtype=np.float64)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got {_describe(arr)}")
     if not np.all(np.isfinite(arr)):
@@ -135,7 +137,7 @@ def check_params(params, kind=None):
         raise ValueError(f"an RBM needs at least one visible and one hidden unit, got W of shape {W.shape}")
     return RBM(W, b, c)
 
-# %% ../nbs/00_models.ipynb #649718a7
+# %% ../nbs/00_models.ipynb #e33efcbe
 def energy(params, x, h=None):
     "Energy E(x) of a `BM`, or E(v, h) of an `RBM` (then `h` is required); one value per row"
     params = check_params(params)
@@ -179,7 +181,7 @@ def conditional_probs(params, x):
     params = check_params(params, BM)
     return sigmoid(check_binary(x, "x", n_visible(params)) @ params.W + params.b)
 
-# %% ../nbs/00_models.ipynb #b89ad249
+# %% ../nbs/00_models.ipynb #a6af347a
 def _base_rate_logits(data, n, name="data", eps=None):
     data = check_binary(data, name, n)
     m = data.shape[0]

@@ -116,7 +116,7 @@ def test_too_large_model_errors_with_size_and_pointer_to_ais():
         log_partition(BM(np.zeros((40, 40)), np.zeros(40)))
     with pytest.raises(ValueError, match="max_states"):
         log_partition(_rbm(30, 12, 0.1, np.random.default_rng(0)), max_states=1000)
-    with pytest.raises(ValueError, match="log_probs lists every visible state"):
+    with pytest.raises(ValueError, match="log_probs lists every state of a 30-unit layer"):
         log_probs(_rbm(30, 3, 0.1, np.random.default_rng(0)))
 
 
@@ -126,3 +126,21 @@ def test_bad_data_to_log_likelihood():
         log_likelihood(rbm, np.full((2, 4), 0.3))
     with pytest.raises(ValueError, match="data must have 4 columns"):
         log_likelihood(rbm, np.zeros((2, 5)))
+
+
+@pytest.mark.parametrize("make", [lambda r: _rbm(30, 20, 0.2, r), lambda r: _rbm(20, 30, 2.0, r), lambda r: _bm(20, 0.4, r)])
+def test_refresh_periods_match_reference(make):
+    params = make(np.random.default_rng(21))   # 2^20 states: blocks of 4,096, refreshed every 1,024 steps
+    ref = log_partition_reference(params)
+    assert abs(log_partition(params) - ref) <= 1e-10 * max(1.0, abs(ref))
+
+
+def test_sample_wide_rbm_in_bounded_memory():
+    rbm = _rbm(784, 12, 0.05, np.random.default_rng(22))   # hidden marginal computed in blocks
+    V, H = sample(rbm, 5, rng=0, return_hidden=True)
+    assert V.shape == (5, 784) and H.shape == (5, 12)
+
+
+def test_expectations_error_points_to_sampling():
+    with pytest.raises(ValueError, match="negative phase from samples"):
+        expectations(_rbm(30, 30, 0.1, np.random.default_rng(0)))

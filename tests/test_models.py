@@ -79,7 +79,7 @@ def test_bad_rbm_params_and_types():
         check_params((rbm.W, rbm.b))
     with pytest.raises(TypeError, match="params must be BM, got RBM"):
         conditional_probs(rbm, np.zeros((1, 5)))
-    with pytest.raises(TypeError, match="params.W must be a numeric array"):
+    with pytest.raises(TypeError, match="params.W must be a real numeric array"):
         check_params(rbm._replace(W="weights"))
 
 
@@ -112,3 +112,14 @@ def test_initialiser_errors():
         init_rbm(0, 3)
     with pytest.raises(ValueError, match="scale must be non-negative"):
         init_bm(3, scale=-1.0)
+
+
+@pytest.mark.parametrize("x, match", [
+    (np.array([[1 + 1j, 0]]), "real numeric array"),
+    ([["1", "0"]], "real numeric array"),
+    ("01", "real numeric array"),
+    (None, "real numeric array"),
+])
+def test_non_numeric_data_is_a_type_error(x, match):
+    with pytest.raises(TypeError, match=match):
+        free_energy(init_bm(2, rng=0), x)
