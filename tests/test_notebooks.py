@@ -1,8 +1,8 @@
 """Every notebook runs as a test; cells flagged `#| slow` are skipped here and run in the book build."""
 from pathlib import Path
 
+import nbdev.test
 import pytest
-from nbdev.test import test_nb
 
 NBS = sorted((Path(__file__).parents[1] / "nbs").glob("*.ipynb"))
 
@@ -13,5 +13,5 @@ def test_notebooks_found():
 
 @pytest.mark.parametrize("path", NBS, ids=lambda p: p.stem)
 def test_notebook(path):
-    ok, seconds = test_nb(path, skip_flags=["slow"], showerr=True)
+    ok, seconds = nbdev.test.test_nb(path, skip_flags=["slow"], showerr=True)
     assert ok, f"{path.name} failed after {seconds:.1f} s (traceback above)"
