@@ -7,13 +7,17 @@ __all__ = ['softplus_scalar', 'sigmoid_scalar', 'softplus', 'log_sigmoid', 'sigm
            'as_float_array', 'check_binary', 'check_params', 'energy', 'free_energy', 'log_unnormalized',
            'hidden_probs', 'visible_probs', 'conditional_probs', 'init_bm', 'init_rbm']
 
-# %% ../nbs/00_models.ipynb #6d182e5d
+# %% ../nbs/00_models.ipynb #9a32e232
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning against BLAS
+
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-# %% ../nbs/00_models.ipynb #f6b5584e
+# %% ../nbs/00_models.ipynb #3ae4031d
 @njit(cache=True, inline="always")
 def softplus_scalar(a):
     "log(1 + exp(a)) for one float, stable for any finite `a`"
@@ -52,7 +56,7 @@ def logsumexp(a, axis=None):
         out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
     return out.item() if axis is None else np.squeeze(out, axis=axis)
 
-# %% ../nbs/00_models.ipynb #8e1d9ab7
+# %% ../nbs/00_models.ipynb #06096d9b
 class BM(NamedTuple):
     "Fully visible Boltzmann machine on {0,1}^n, E(x) = -x'Wx/2 - b'x"
     W: np.ndarray  # couplings, symmetric (n, n) with zero diagonal
@@ -68,7 +72,7 @@ def n_visible(params):
     "Number of visible units of a `BM` or an `RBM`"
     return params.b.shape[0]
 
-# %% ../nbs/00_models.ipynb #32801f8f
+# %% ../nbs/00_models.ipynb #58cf714a
 def _describe(x):
     x = np.asarray(x)
     return f"an array of shape {x.shape} and dtype {x.dtype}"
@@ -137,7 +141,7 @@ def check_params(params, kind=None):
         raise ValueError(f"an RBM needs at least one visible and one hidden unit, got W of shape {W.shape}")
     return RBM(W, b, c)
 
-# %% ../nbs/00_models.ipynb #e33efcbe
+# %% ../nbs/00_models.ipynb #d1762ede
 def energy(params, x, h=None):
     "Energy E(x) of a `BM`, or E(v, h) of an `RBM` (then `h` is required); one value per row"
     params = check_params(params)
@@ -181,7 +185,7 @@ def conditional_probs(params, x):
     params = check_params(params, BM)
     return sigmoid(check_binary(x, "x", n_visible(params)) @ params.W + params.b)
 
-# %% ../nbs/00_models.ipynb #a6af347a
+# %% ../nbs/00_models.ipynb #28cd01fe
 def _base_rate_logits(data, n, name="data", eps=None):
     data = check_binary(data, name, n)
     m = data.shape[0]
