@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CD', 'chain_distributions', 'expected_cd_gradient']
 
-# %% ../nbs/05_cd.ipynb #22e5f40e
+# %% ../nbs/05_cd.ipynb #9ceef5f6
 from typing import NamedTuple
 
 import numpy as np
@@ -13,10 +13,11 @@ from numba import njit
 
 from .models import BM, RBM, check_binary, check_params, n_visible, sigmoid
 from .exact import binary_states
+from .gradient import _weighted_moments
 from .mcmc import (MAX_TRANSITION_STATES, _bernoulli_log_table, _bm_gibbs_kernel, _to_uniform,
                                _xoshiro_next, rng_states, transition_matrix)
 
-# %% ../nbs/05_cd.ipynb #5ab157e6
+# %% ../nbs/05_cd.ipynb #bf61df09
 def _logistic(a):
     "1 / (1 + exp(-a)), the form of the sigmoid the kernels compute"
     with np.errstate(over="ignore"):
@@ -85,7 +86,7 @@ def _chain_from_hidden(W, b, c, h, k, states, v, ph, scale=1.0):
     np.matmul(v, W, out=ph)
     _probs_sample_exp(_exp_neg(ph, c), states, ph, h, scale)
 
-# %% ../nbs/05_cd.ipynb #b61cabd0
+# %% ../nbs/05_cd.ipynb #682aa7b5
 def _row_weights(m, n):
     "1/m for the first m rows, -1/(n - m) for the rest"
     s = np.full(n, -1.0 / (n - m))
@@ -116,7 +117,7 @@ def _check_k(k, minimum=1):
         raise ValueError(f"k must be an integer >= {minimum} (Gibbs sweeps per update), got {k!r}")
     return int(k)
 
-# %% ../nbs/05_cd.ipynb #54e21e50
+# %% ../nbs/05_cd.ipynb #c81673e4
 def _cd_grad(params, batch, k, rng):
     "CD-k direction without input checks"
     states = rng_states(rng, batch.shape[0])
@@ -152,16 +153,7 @@ class CD:
 
     def __repr__(self): return f"CD(k={self.k})"
 
-# %% ../nbs/05_cd.ipynb #5a5f3c90
-def _weighted_stats(params, states, q):
-    "Statistics averaged over `states` with weights `q` (summing to one), in the parameters' type"
-    if isinstance(params, BM):
-        W = states.T @ (states * q[:, None])
-        np.fill_diagonal(W, 0.0)
-        return BM(W, q @ states)
-    ph = sigmoid(states @ params.W + params.c)
-    return RBM(states.T @ (ph * q[:, None]), q @ states, q @ ph)
-
+# %% ../nbs/05_cd.ipynb #1c3e6777
 _TINY_LOG = -345.0  # probabilities below exp(-345) ~ 1e-150 are set to zero: subnormal arithmetic is very slow
 
 def _flushed_exp(log_table):
@@ -214,6 +206,6 @@ def expected_cd_gradient(params, # a `BM` or an `RBM` with at most 12 units in e
     data = check_binary(data, "data", n_visible(params))
     q = chain_distributions(params, data, [k])[0]
     states = binary_states(0, q.shape[0], n_visible(params))
-    pos = _weighted_stats(params, data, np.full(data.shape[0], 1.0 / data.shape[0]))
-    neg = _weighted_stats(params, states, q)
+    pos = _weighted_moments(params, data, np.full(data.shape[0], 1.0 / data.shape[0]))
+    neg = _weighted_moments(params, states, q)
     return type(params)(*(a - b for a, b in zip(pos, neg)))

@@ -6,7 +6,7 @@
 __all__ = ['PhaseEstimate', 'GibbsPhase', 'positive_phase', 'negative_phase_exact', 'negative_phase_samples',
            'negative_phase_gibbs', 'exact_gradient', 'ExactML']
 
-# %% ../nbs/03_gradient.ipynb #9e5b3784
+# %% ../nbs/03_gradient.ipynb #c3915830
 from typing import NamedTuple
 
 import numpy as np
@@ -15,7 +15,7 @@ from .models import BM, RBM, check_binary, check_params, n_visible, sigmoid, as_
 from .exact import expectations, log_likelihood, log_partition
 from .mcmc import bm_gibbs, rbm_gibbs
 
-# %% ../nbs/03_gradient.ipynb #5c433d67
+# %% ../nbs/03_gradient.ipynb #ed21c13f
 class PhaseEstimate(NamedTuple):
     "Average of the sufficient statistics over independent samples, with per-entry standard errors"
     mean: tuple    # average statistics, same type as the parameters (BM or RBM)
@@ -42,6 +42,15 @@ def _moments(params, v, hidden=None, second=False):
     if not second: return m
     hp2 = hp * hp
     return m, RBM((v.T @ hp2) / n, m.b, hp2.mean(axis=0))
+
+def _weighted_moments(params, X, w):
+    "Sufficient statistics summed over the rows of X with weights w (RBM: E[h|v] in closed form); no input checks"
+    if isinstance(params, BM):
+        W = X.T @ (X * w[:, None])
+        np.fill_diagonal(W, 0.0)
+        return BM(W, w @ X)
+    H = sigmoid(X @ params.W + params.c)
+    return RBM(X.T @ (H * w[:, None]), w @ X, w @ H)
 
 def _estimate(params, v, hidden=None):
     "PhaseEstimate of the rows of v (at least 2): mean and standard error of each statistic; no input checks"

@@ -8,7 +8,7 @@ __all__ = ['MAX_BLOCK', 'ValueAndGrad', 'log_conditionals', 'pseudolikelihood', 
            'generalized_pseudolikelihood_and_grad', 'PseudoLikelihood', 'GeneralizedPseudoLikelihood', 'FitResult',
            'fit_lbfgs']
 
-# %% ../nbs/07_pseudolikelihood.ipynb #32624daf
+# %% ../nbs/07_pseudolikelihood.ipynb #fdcf6aad
 from typing import NamedTuple
 
 import numpy as np
@@ -17,8 +17,10 @@ from scipy import optimize
 
 from .models import (BM, RBM, check_binary, check_params, n_visible, sigmoid, log_sigmoid, softplus,
                                  logsumexp, softplus_scalar, sigmoid_scalar, _free_energy)
+from .exact import binary_states
+from .gradient import _weighted_moments
 
-# %% ../nbs/07_pseudolikelihood.ipynb #e08fb284
+# %% ../nbs/07_pseudolikelihood.ipynb #56c0f546
 def _flip(X, i):
     "Copy of X with column i flipped"
     Y = X.copy()
@@ -51,7 +53,7 @@ def _pl_reference(params, X):
     gW = X.T @ gc + np.einsum("ri,rij->ij", g * (2 * X - 1), P)
     return value, RBM(gW / m, (g * (2 * X - 1)).mean(axis=0), gc.mean(axis=0))
 
-# %% ../nbs/07_pseudolikelihood.ipynb #745953ac
+# %% ../nbs/07_pseudolikelihood.ipynb #8b58609b
 _SAFE = 700.0   # |log| of a product of softplus-ratio factors that cannot overflow float64 (about e^709)
 
 @njit(cache=True)
@@ -149,7 +151,7 @@ def _rbm_pl_kernel(V, U, W, b, idx, scale, want_grad):
                 C[r, j] = G * su[j] - q[j]
     return logc, C, accW, gb
 
-# %% ../nbs/07_pseudolikelihood.ipynb #25a11b18
+# %% ../nbs/07_pseudolikelihood.ipynb #213f0970
 class ValueAndGrad(NamedTuple):
     "An objective's value and its gradient in the parameters' type"
     value: float   # the (mean) objective
@@ -222,7 +224,7 @@ def pseudolikelihood_and_grad(params,      # a `BM` or an `RBM`
     params, x = _check(params, x)
     return _pl_value_and_grad(params, x, _check_n_bits(n_bits, x.shape[1]), rng)
 
-# %% ../nbs/07_pseudolikelihood.ipynb #c6c28f10
+# %% ../nbs/07_pseudolikelihood.ipynb #2a501b34
 def flatten_params(params, # a `BM` or an `RBM`
                   ):
     "The independent parameters as one vector: BM (upper triangle of W, b), RBM (W, b, c)"
@@ -252,7 +254,7 @@ def unflatten_params(theta, # vector from `flatten_params`
         o += f.size
     return RBM(*fields)
 
-# %% ../nbs/07_pseudolikelihood.ipynb #c0defc90
+# %% ../nbs/07_pseudolikelihood.ipynb #cb4d46ac
 MAX_BLOCK = 20  # largest block of generalized pseudolikelihood: its 2^size states are enumerated
 
 def contiguous_blocks(n,    # number of units
@@ -286,19 +288,6 @@ def _check_blocks(blocks, n):
         raise ValueError(f"blocks must cover every unit; units {np.flatnonzero(~covered).tolist()} are in no block")
     return out
 
-def _weighted_stats(params, X, w):
-    "sum_r w_r phi(x_r) in the parameters' type (BM: zero diagonal)"
-    if isinstance(params, BM):
-        gW = X.T @ (X * w[:, None])
-        np.fill_diagonal(gW, 0.0)
-        return BM(gW, w @ X)
-    H = sigmoid(X @ params.W + params.c)
-    return RBM(X.T @ (H * w[:, None]), w @ X, w @ H)
-
-def _block_states(s):
-    "All 2^s states of s bits in counting order (first column most significant)"
-    return ((np.arange(2**s)[:, None] >> np.arange(s - 1, -1, -1)) & 1).astype(np.float64)
-
 def _gpl(params, X, blocks, want_grad=True, max_rows=2**16):
     "Mean generalized log-pseudolikelihood of the rows of X and its gradient, eqs. (eq-gpl), (eq-gpl-grad); no checks"
     m = X.shape[0]
@@ -306,7 +295,7 @@ def _gpl(params, X, blocks, want_grad=True, max_rows=2**16):
     neg = [np.zeros_like(f) for f in params] if want_grad else None
     for S in blocks:
         s = S.size
-        Y = _block_states(s)
+        Y = binary_states(0, 2**s, s)
         code = (X[:, S] @ (2.0 ** np.arange(s - 1, -1, -1))).astype(np.int64)   # each row's own block state
         step = max(1, max_rows >> s)                                            # rows per chunk
         for lo in range(0, m, step):
@@ -317,11 +306,11 @@ def _gpl(params, X, blocks, want_grad=True, max_rows=2**16):
             lse = logsumexp(L, axis=1)
             total += np.sum(L[np.arange(hi - lo), code[lo:hi]] - lse)
             if want_grad:
-                for acc, f in zip(neg, _weighted_stats(params, Xr, np.exp(L - lse[:, None]).ravel())):
+                for acc, f in zip(neg, _weighted_moments(params, Xr, np.exp(L - lse[:, None]).ravel())):
                     acc += f
     value = float(total / m)
     if not want_grad: return ValueAndGrad(value, None)
-    pos = _weighted_stats(params, X, np.full(m, len(blocks) / m))
+    pos = _weighted_moments(params, X, np.full(m, len(blocks) / m))
     return ValueAndGrad(value, type(params)(*(p - q / m for p, q in zip(pos, neg))))
 
 def generalized_pseudolikelihood(params, # a `BM` or an `RBM`
@@ -340,7 +329,7 @@ def generalized_pseudolikelihood_and_grad(params, # a `BM` or an `RBM`
     params, x = _check(params, x)
     return _gpl(params, x, _check_blocks(blocks, x.shape[1]))
 
-# %% ../nbs/07_pseudolikelihood.ipynb #a1e83bbe
+# %% ../nbs/07_pseudolikelihood.ipynb #7c3eb1d3
 class PseudoLikelihood:
     "Learning principle: the mean log-pseudolikelihood and its gradient (every unit, or `n_bits` random units per row)"
     def __init__(self, n_bits=None): # None: every unit, exact; k: unbiased estimate from k random units per row
