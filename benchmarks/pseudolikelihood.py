@@ -9,7 +9,7 @@ Part 1 prints, for RBMs and Boltzmann machines of several sizes, the warm time (
 of the results. Compile time is measured separately, in a fresh Numba cache directory. Part 2 times one evaluation
 (100 examples) of the log-pseudolikelihood with its gradient and of the exact log-likelihood (Gray-code enumeration,
 ebm_literate.exact) for Boltzmann machines with n units, prints the table and saves a log-scale figure to PATH
-(default: pseudolikelihood_cost.png in the current directory).
+(default: _build/benchmarks/pseudolikelihood_cost.png, which git ignores).
 
 The kernels are serial, so by default BLAS also runs on one thread (threadpoolctl), and so does the exact
 enumeration in part 2: both sides of every comparison use one core. On a shared machine a multi-threaded BLAS
@@ -109,6 +109,7 @@ def cost_against_n(quick, figure, one_core):
            ylabel="seconds per evaluation (100 examples)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     fig.tight_layout()
+    os.makedirs(os.path.dirname(figure) or ".", exist_ok=True)
     fig.savefig(figure, dpi=120)
     print(f"figure saved to {figure}")
 
@@ -116,7 +117,7 @@ def cost_against_n(quick, figure, one_core):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer sizes and repetitions")
-    ap.add_argument("--figure", default="pseudolikelihood_cost.png", help="where to save the cost figure")
+    ap.add_argument("--figure", default="_build/benchmarks/pseudolikelihood_cost.png", help="where to save the cost figure")
     ap.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (0: leave the default)")
     args = ap.parse_args()
     if args.blas_threads > 0:
