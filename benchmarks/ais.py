@@ -13,7 +13,6 @@ import numpy as np
 from numba import njit, prange, get_num_threads
 
 from ebm_literate.data import load_mnist5k_binary
-from ebm_literate.mcmc import rng_states
 from ebm_literate.models import RBM, sigmoid
 from ebm_literate.partition import (ais, base_rate_logits, salakhutdinov_murray_betas, _rbm_ais_numpy,
                                     _n_blocks, _single_threaded_blas)

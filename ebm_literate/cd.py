@@ -5,19 +5,17 @@
 # %% auto #0
 __all__ = ['CD', 'chain_distributions', 'expected_cd_gradient']
 
-# %% ../nbs/05_cd.ipynb #9ceef5f6
-from typing import NamedTuple
-
+# %% ../nbs/05_cd.ipynb #2f02ce27
 import numpy as np
 from numba import njit
 
-from .models import BM, RBM, check_binary, check_params, n_visible, sigmoid
+from .models import BM, RBM, check_binary, check_params, n_visible
 from .exact import binary_states
 from .gradient import _weighted_moments
 from .mcmc import (MAX_TRANSITION_STATES, _bernoulli_log_table, _bm_gibbs_kernel, _to_uniform,
                                _xoshiro_next, rng_states, transition_matrix)
 
-# %% ../nbs/05_cd.ipynb #bf61df09
+# %% ../nbs/05_cd.ipynb #3416039d
 def _logistic(a):
     "1 / (1 + exp(-a)), the form of the sigmoid the kernels compute"
     with np.errstate(over="ignore"):
@@ -86,7 +84,7 @@ def _chain_from_hidden(W, b, c, h, k, states, v, ph, scale=1.0):
     np.matmul(v, W, out=ph)
     _probs_sample_exp(_exp_neg(ph, c), states, ph, h, scale)
 
-# %% ../nbs/05_cd.ipynb #682aa7b5
+# %% ../nbs/05_cd.ipynb #4f992e1f
 def _row_weights(m, n):
     "1/m for the first m rows, -1/(n - m) for the rest"
     s = np.full(n, -1.0 / (n - m))
@@ -117,7 +115,7 @@ def _check_k(k, minimum=1):
         raise ValueError(f"k must be an integer >= {minimum} (Gibbs sweeps per update), got {k!r}")
     return int(k)
 
-# %% ../nbs/05_cd.ipynb #c81673e4
+# %% ../nbs/05_cd.ipynb #ef5d4e1f
 def _cd_grad(params, batch, k, rng):
     "CD-k direction without input checks"
     states = rng_states(rng, batch.shape[0])
@@ -153,7 +151,7 @@ class CD:
 
     def __repr__(self): return f"CD(k={self.k})"
 
-# %% ../nbs/05_cd.ipynb #1c3e6777
+# %% ../nbs/05_cd.ipynb #ac503682
 _TINY_LOG = -345.0  # probabilities below exp(-345) ~ 1e-150 are set to zero: subnormal arithmetic is very slow
 
 def _flushed_exp(log_table):

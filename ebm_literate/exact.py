@@ -6,17 +6,14 @@
 __all__ = ['MAX_STATES', 'REFRESH', 'SERIAL_MAX_UNITS', 'AIS_HINT', 'MAX_LISTED', 'BLOCK', 'binary_states',
            'log_partition_reference', 'log_partition', 'log_likelihood', 'log_probs', 'expectations', 'sample']
 
-# %% ../nbs/01_exact.ipynb #69f3c5df
-import math
-import time
-
+# %% ../nbs/01_exact.ipynb #6d4ebb81
 import numpy as np
 from numba import njit, prange
 
 from .models import (BM, RBM, check_binary, check_params, logsumexp, sigmoid, softplus,
                                  softplus_scalar, _free_energy)
 
-# %% ../nbs/01_exact.ipynb #7fff69bd
+# %% ../nbs/01_exact.ipynb #041e4d34
 MAX_STATES = 2**27  # default limit on the number of states exact functions will enumerate
 
 def binary_states(start, stop, m):
@@ -47,7 +44,7 @@ def log_partition_reference(params, block=2**14):
              for t in range(0, 2**m, block)]
     return logsumexp(np.array(parts))
 
-# %% ../nbs/01_exact.ipynb #79eda873
+# %% ../nbs/01_exact.ipynb #834f6e4e
 REFRESH = 1024  # steps between exact recomputations of the incrementally updated quantities
 SERIAL_MAX_UNITS = 14  # enumerate up to 2^14 states in one thread: starting threads would cost more
 
@@ -233,7 +230,7 @@ def _combine(maxes, sums):
     M = maxes.max()
     return float(M + np.log(np.sum(sums * np.exp(maxes - M))))
 
-# %% ../nbs/01_exact.ipynb #4f1b7d09
+# %% ../nbs/01_exact.ipynb #dc3cee39
 AIS_HINT = "estimate log Z by annealed importance sampling instead (ebm_literate.partition, chapter 18.7)"
 
 def _check_enumerable(params, max_states=MAX_STATES, limit_name="max_states", hint=AIS_HINT):
@@ -268,7 +265,7 @@ def log_likelihood(params, data, log_z=None):
     log_z = log_partition(params) if log_z is None else float(log_z)
     return float(np.mean(-_free_energy(params, data)) - log_z)
 
-# %% ../nbs/01_exact.ipynb #e538f8f6
+# %% ../nbs/01_exact.ipynb #dbe83480
 MAX_LISTED = 2**20  # largest number of states `log_probs` and `sample` list explicitly
 BLOCK = 2**12       # states per block when enumerating with NumPy
 

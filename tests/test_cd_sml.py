@@ -6,13 +6,12 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ebm_literate.models import BM, RBM, init_bm, init_rbm, sigmoid
-from ebm_literate.exact import expectations, log_probs, binary_states
-from ebm_literate.gradient import ExactML, exact_gradient
+from ebm_literate.gradient import exact_gradient
 from ebm_literate.mcmc import _fill_uniform, bm_gibbs, chain_mean, rng_states, transition_matrix
 from ebm_literate.training import train
 from ebm_literate.cd import (CD, _chain_from_hidden, _chain_from_hidden_numpy, _exp_neg, _logistic, _probs_sample_exp,
                              _rbm_stats_diff, _sample_exp, _sigmoid_inplace, chain_distributions, expected_cd_gradient)
-from ebm_literate.sml import Chains, FastChains, FastPCD, PCD, _hidden_probs
+from ebm_literate.sml import Chains, FastPCD, PCD, _hidden_probs
 
 RNG = np.random.default_rng(0)
 X = (RNG.random((40, 7)) < 0.4).astype(float)

@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 
 from ebm_literate import exact
 from ebm_literate.mcmc import rng_states, _fill_uniform
-from ebm_literate.models import BM, RBM, init_bm, logsumexp
+from ebm_literate.models import RBM, init_bm, logsumexp
 from ebm_literate.partition import (
     LogZEstimate, ais, reverse_ais, importance_sampling, bridge_sampling, log_likelihood_estimate,
     raise_log_likelihood, base_rate_logits, check_betas, linear_betas, piecewise_betas, salakhutdinov_murray_betas,

@@ -125,7 +125,6 @@ def test_every_example_once_per_epoch(n, batch_size, epochs, seed):
             seen.append(batch[:, 0].copy())
             return type(params)(*(np.zeros_like(f) for f in params)), state
 
-    params = RBM(np.zeros((2, 1)), np.zeros(2), np.zeros(1))
     # data are not binary, so use a plain named tuple type to skip the Bernoulli check
     from typing import NamedTuple
 
