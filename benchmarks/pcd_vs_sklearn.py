@@ -29,7 +29,6 @@ from ebm_literate.models import RBM, init_rbm
 from ebm_literate.exact import log_partition, log_likelihood
 from ebm_literate.training import train
 from ebm_literate.sml import PCD
-from ebm_literate.cd import _exp_neg, _probs_sample_exp, _sample_exp
 from ebm_literate.data import load_digits_binary, load_mnist5k_binary, train_test_split
 
 QUICK = "--quick" in sys.argv
@@ -95,18 +94,6 @@ def matmul_epoch(X, W, batch_size, stacked):
         G = V2.T @ P2                 # weight gradient, positive and negative rows stacked
 
 
-def elementwise_epoch(X, W, b, c, batch_size, states):
-    "The same epoch's elementwise work alone (sigmoids, sampling), on precomputed products"
-    n_h = W.shape[1]
-    for lo in range(0, len(X), batch_size):
-        V = X[lo:lo + batch_size]
-        F = np.zeros((len(V), n_h)); Fv = np.zeros_like(V)
-        ph, h, v = np.empty_like(F), np.empty_like(F), np.empty_like(V)
-        _exp_neg(F, c); F += 1.0; np.reciprocal(F, out=F)
-        _sample_exp(_exp_neg(Fv, b), states, v)
-        _probs_sample_exp(_exp_neg(np.zeros_like(F), c), states, ph, h, 1.0)
-
-
 def main():
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}; load average {os.getloadavg()}")
     # compile / cache load
@@ -121,20 +108,17 @@ def main():
     state = train(start, X_m, PCD(1, n_chains=100), n_steps=2, batch_size=100, learning_rate=0.01, rng=0).state
     stacked = [(np.vstack([X_m[lo:lo + 100]] * 2), np.full((200, 500), 0.5)) for lo in range(0, len(X_m), 100)]
     sk = BernoulliRBM(n_components=500, learning_rate=0.01, batch_size=100, n_iter=2, random_state=0)
-    rounds = {"ours": [], "sk": [], "mm": [], "el": []}
+    rounds = {"ours": [], "sk": [], "mm": []}
     for _ in range(repeats):        # interleaved, so that a burst of load from elsewhere hits all of them
         rounds["ours"].append(best_of(lambda: train(start, X_m, PCD(1, n_chains=100), n_epochs=5, batch_size=100,
                                                     learning_rate=0.01, rng=0, state=state), 1) / 5)
         rounds["sk"].append(best_of(lambda: sk.fit(X_m), 1) / 2)
         rounds["mm"].append(best_of(lambda: matmul_epoch(X_m, start.W, 100, stacked), 1))
-        rounds["el"].append(best_of(lambda: elementwise_epoch(X_m, start.W, start.b, start.c, 100,
-                                                              state.rng_states.copy()), 1))
-    t_ours, t_sk, t_mm, t_el = (min(rounds[k]) for k in ("ours", "sk", "mm", "el"))
+    t_ours, t_sk, t_mm = (min(rounds[k]) for k in ("ours", "sk", "mm"))
     print("per round, ours / products: " + " ".join(f"{a / b:.2f}" for a, b in zip(rounds["ours"], rounds["mm"])))
     print(f"scikit-learn BernoulliRBM        {t_sk:7.3f} s/epoch")
     print(f"ebm_literate PCD-1 (train loop)  {t_ours:7.3f} s/epoch   ratio to scikit-learn {t_ours / t_sk:.2f}")
     print(f"matrix products alone            {t_mm:7.3f} s/epoch   ours / products {t_ours / t_mm:.2f}")
-    print(f"elementwise kernels alone        {t_el:7.3f} s/epoch")
 
     seeds = [0, 1] if QUICK else [0, 1, 2, 3, 4]
     Xd_tr, Xd_te = train_test_split(X_d, 0.2, rng=0)

@@ -5,17 +5,18 @@
 # %% auto #0
 __all__ = ['CD', 'chain_distributions', 'expected_cd_gradient']
 
-# %% ../nbs/05_cd.ipynb #2f02ce27
+# %% ../nbs/05_cd.ipynb #ecedf47e
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .models import BM, RBM, check_binary, check_params, n_visible
 from .exact import binary_states
 from .gradient import _weighted_moments
-from .mcmc import (MAX_TRANSITION_STATES, _bernoulli_log_table, _bm_gibbs_kernel, _to_uniform,
-                               _xoshiro_next, rng_states, transition_matrix)
+from .mcmc import (MAX_TRANSITION_STATES, PARALLEL_MIN_WORK, _bernoulli_log_table, _bm_gibbs_kernel,
+                               _rbm_run, _single_threaded_blas, rng_states, transition_matrix)
 
-# %% ../nbs/05_cd.ipynb #3416039d
+# %% ../nbs/05_cd.ipynb #35c662f9
 def _logistic(a):
     "1 / (1 + exp(-a)), the form of the sigmoid the kernels compute"
     with np.errstate(over="ignore"):
@@ -30,70 +31,49 @@ def _chain_from_hidden_numpy(W, b, c, h, k, uniforms):
     ph = _logistic(v @ W + c)
     return v, ph, (uniforms(c.shape[0]) < ph).astype(np.float64)
 
-def _exp_neg(field, bias):
-    "field <- exp(-(field + bias)), in place, with NumPy's vectorized exp (overflow to inf is intended)"
-    np.subtract(-bias, field, out=field)
-    with np.errstate(over="ignore"):
-        np.exp(field, out=field)
-    return field
-
-@njit(cache=True)
-def _sample_exp(E, states, out):
-    "out[i, j] <- 1{u < 1 / (1 + E[i, j])}, u the next uniform of row i's generator"
-    for i in range(E.shape[0]):
-        s0, s1, s2, s3 = states[i, 0], states[i, 1], states[i, 2], states[i, 3]
-        for j in range(E.shape[1]):
-            r, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
-            out[i, j] = 1.0 if _to_uniform(r) < 1.0 / (1.0 + E[i, j]) else 0.0
-        states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
-
-@njit(cache=True)
-def _probs_sample_exp(E, states, probs, out, scale=1.0):
-    "probs <- scale / (1 + E) and out <- 1{u < 1 / (1 + E)}, u from each row's generator (probs may be E itself)"
-    for i in range(E.shape[0]):
-        s0, s1, s2, s3 = states[i, 0], states[i, 1], states[i, 2], states[i, 3]
-        for j in range(E.shape[1]):
-            p = 1.0 / (1.0 + E[i, j])
-            probs[i, j] = scale * p
-            r, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
-            out[i, j] = 1.0 if _to_uniform(r) < p else 0.0
-        states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
-
-@njit(cache=True)
-def _recip_one_plus(E, scale):
-    "E <- scale / (1 + E), in place"
-    for i in range(E.shape[0]):
-        for j in range(E.shape[1]):
-            E[i, j] = scale * (1.0 / (1.0 + E[i, j]))
-
-def _sigmoid_inplace(field, bias, scale=1.0):
-    "field <- scale * sigmoid(field + bias), in place"
-    _recip_one_plus(_exp_neg(field, bias), scale)
-    return field
-
 def _chain_from_hidden(W, b, c, h, k, states, v, ph, scale=1.0):
     "k >= 1 sweeps from hidden states `h`: v <- final visible states, ph <- scale * p(h=1 | v), h <- a sample (in place)"
-    WT = W.T
-    field_v = h @ WT
-    _sample_exp(_exp_neg(field_v, b), states, v)
-    for _ in range(k - 1):
-        np.matmul(v, W, out=ph)                      # ph serves as scratch for the hidden field
-        _sample_exp(_exp_neg(ph, c), states, h)
-        np.matmul(h, WT, out=field_v)
-        _sample_exp(_exp_neg(field_v, b), states, v)
-    np.matmul(v, W, out=ph)
-    _probs_sample_exp(_exp_neg(ph, c), states, ph, h, scale)
+    _rbm_run(W, b, c, v, h, ph, 2 * k - 1, True, 1.0, states, scale, True)
 
-# %% ../nbs/05_cd.ipynb #4f992e1f
+def _hidden_probs_into(W, c, v, out, scale=1.0, states=None, h=None):
+    "out <- scale * p(h=1 | v) for the rows of v; with `states`, also h <- a sample of it"
+    if states is None:
+        _rbm_run(W, c, c, v, out, out, 0, False, 1.0, _NO_STATES, scale, False)
+    else:
+        _rbm_run(W, c, c, v, h, out, 0, False, 1.0, states, scale, True)
+    return out
+
+_NO_STATES = np.zeros((0, 4), dtype=np.uint64)
+
+# %% ../nbs/05_cd.ipynb #3b07c640
 def _row_weights(m, n):
     "1/m for the first m rows, -1/(n - m) for the rest"
     s = np.full(n, -1.0 / (n - m))
     s[:m] = 1.0 / m
     return s
 
+@njit(cache=True, parallel=True)
+def _stacked_products(V, P, w, G, gb, n_blocks):
+    "G <- V' P and gb <- w V by blocks of V's columns (rows of G), one per thread, each with its own BLAS call"
+    n = V.shape[1]
+    for q in prange(n_blocks):
+        r0, r1 = q * n // n_blocks, (q + 1) * n // n_blocks
+        np.dot(np.ascontiguousarray(V[:, r0:r1].T), P, G[r0:r1])
+        gb[r0:r1] = 0.0
+        for i in range(V.shape[0]):
+            for j in range(r0, r1):
+                gb[j] += w[i] * V[i, j]
+
 def _rbm_grad_stacked(V, P, m):
     "RBM gradient from stacked rows V = [v_pos; v_neg], P = [p(h|v_pos) / m; -p(h|v_neg) / m'] (already scaled)"
-    return RBM(V.T @ P, _row_weights(m, V.shape[0]) @ V, P.sum(axis=0))
+    w = _row_weights(m, V.shape[0])
+    n_blocks = min(V.shape[1], numba.config.NUMBA_NUM_THREADS)
+    if n_blocks < 2 or V.size * P.shape[1] < PARALLEL_MIN_WORK * 64:
+        return RBM(V.T @ P, w @ V, P.sum(axis=0))
+    G, gb = np.empty((V.shape[1], P.shape[1])), np.empty(V.shape[1])
+    with _single_threaded_blas():
+        _stacked_products(V, P, w, G, gb, n_blocks)
+    return RBM(G, gb, P.sum(axis=0))
 
 def _rbm_stats_diff(v_pos, ph_pos, v_neg, ph_neg):
     "RBM(mean v p', mean v, mean p) of the positive rows minus the same of the negative rows"
@@ -115,7 +95,7 @@ def _check_k(k, minimum=1):
         raise ValueError(f"k must be an integer >= {minimum} (Gibbs sweeps per update), got {k!r}")
     return int(k)
 
-# %% ../nbs/05_cd.ipynb #ef5d4e1f
+# %% ../nbs/05_cd.ipynb #0ecfbbda
 def _cd_grad(params, batch, k, rng):
     "CD-k direction without input checks"
     states = rng_states(rng, batch.shape[0])
@@ -127,10 +107,10 @@ def _cd_grad(params, batch, k, rng):
     m, n_v, n_h = batch.shape[0], b.shape[0], c.shape[0]
     V, P, h = np.empty((2 * m, n_v)), np.empty((2 * m, n_h)), np.empty((m, n_h))
     V[:m] = batch
-    np.matmul(batch, W, out=P[:m])
-    _probs_sample_exp(_exp_neg(P[:m], c), states, P[:m], h, 1.0 / m)   # positive phase, and the chains' first h
-    _chain_from_hidden(W, b, c, h, k, states, V[m:], P[m:], -1.0 / m)   # negative states and probabilities
-    return _rbm_grad_stacked(V, P, m)
+    with _single_threaded_blas():                       # BLAS only inside our parallel loops, one thread each
+        _hidden_probs_into(W, c, batch, P[:m], 1.0 / m, states, h)         # positive phase, and the chains' first h
+        _chain_from_hidden(W, b, c, h, k, states, V[m:], P[m:], -1.0 / m)   # negative states and probabilities
+        return _rbm_grad_stacked(V, P, m)
 
 class CD:
     "Contrastive divergence CD-k: negative-phase chains start at the batch and run k Gibbs sweeps"
@@ -151,7 +131,7 @@ class CD:
 
     def __repr__(self): return f"CD(k={self.k})"
 
-# %% ../nbs/05_cd.ipynb #ac503682
+# %% ../nbs/05_cd.ipynb #5460d8fd
 _TINY_LOG = -345.0  # probabilities below exp(-345) ~ 1e-150 are set to zero: subnormal arithmetic is very slow
 
 def _flushed_exp(log_table):

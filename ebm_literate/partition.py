@@ -7,7 +7,8 @@ __all__ = ['LogZEstimate', 'base_rate_logits', 'importance_sampling', 'check_bet
            'salakhutdinov_murray_betas', 'ais', 'reverse_ais', 'BridgeEstimate', 'bridge_sampling',
            'LogLikelihoodEstimate', 'log_likelihood_estimate', 'raise_log_likelihood', 'adaptive_betas']
 
-# %% ../nbs/11_partition.ipynb #761aa6d6
+# %% ../nbs/11_partition.ipynb #ebd663e4
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -16,20 +17,11 @@ from scipy.optimize import brentq
 
 from .models import (RBM, as_float_array, check_binary, check_params, log_sigmoid, logsumexp,
                                  n_visible, sigmoid, softplus, _free_energy, _base_rate_logits)
-from .mcmc import (PARALLEL_MIN_WORK, rng_states, _xoshiro_next, _to_uniform, _exp_nonpos, _sigmoid)
+from .mcmc import (PARALLEL_MIN_WORK, rng_states, _xoshiro_next, _to_uniform, _exp_nonpos, _sigmoid,
+                               _single_threaded_blas)
 from .training import ProgressBar
 
-try:                                  # keeps BLAS on one thread inside our parallel kernels, where available
-    from threadpoolctl import threadpool_limits
-except ImportError:                   # pragma: no cover
-    threadpool_limits = None
-
-def _single_threaded_blas(active=True):
-    "Context in which BLAS runs on one thread (if threadpoolctl is installed), so it does not compete with our threads"
-    from contextlib import nullcontext
-    return threadpool_limits(1, user_api="blas") if active and threadpool_limits is not None else nullcontext()
-
-# %% ../nbs/11_partition.ipynb #eb230a75
+# %% ../nbs/11_partition.ipynb #ea1242d3
 class LogZEstimate(NamedTuple):
     "An estimate of log Z with its standard error and the importance weights behind it"
     log_z: float              # estimate of log Z of the target model
@@ -90,7 +82,7 @@ def importance_sampling(params,     # a `BM` or an `RBM`
         log_w[lo:lo + len(x)] = -_free_energy(params, x) - x @ base      # log p~(x) - log q~(x)
     return _estimate(log_w, softplus(base).sum(), None)
 
-# %% ../nbs/11_partition.ipynb #550e7b9c
+# %% ../nbs/11_partition.ipynb #a95ae912
 def check_betas(betas):
     "`betas` as a float64 array rising strictly from 0 to 1, or a ValueError that says what is wrong"
     b = as_float_array(betas, "betas", ndim=1)
@@ -131,7 +123,7 @@ def _base_log_z(params, base):
     extra = params.c.shape[0] * np.log(2.0) if isinstance(params, RBM) else 0.0
     return float(softplus(base).sum() + extra)
 
-# %% ../nbs/11_partition.ipynb #51bc4a5c
+# %% ../nbs/11_partition.ipynb #4fbe36b9
 def _rbm_ais_numpy(W, b, c, base, betas, v, uniforms):
     "NumPy reference of `_rbm_ais_kernel`: (log-weights without log Z_0, final v); `uniforms(m)` -> next (n_chains, m)"
     log_w = np.zeros(v.shape[0])
@@ -146,7 +138,7 @@ def _rbm_ais_numpy(W, b, c, base, betas, v, uniforms):
             v = (uniforms(W.shape[0]) < sigmoid(betas[k] * (h @ W.T) + bias)).astype(np.float64)
     return log_w, v
 
-# %% ../nbs/11_partition.ipynb #caf905dd
+# %% ../nbs/11_partition.ipynb #d151ad27
 @njit(cache=True, inline="always", error_model="numpy")
 def _exp_small(y):
     "exp(y) for |y| <= 1/16 by its degree-9 Taylor polynomial (remainder below 2e-19)"
@@ -266,7 +258,7 @@ def _rbm_ais_kernel(W, b, c, base, betas, v, states, record=None, progress=False
     log_w = np.zeros(v.shape[0])
     n_blocks, WT, K = _n_blocks(v.shape[0]), np.ascontiguousarray(W.T), betas.shape[0] - 1
     bar = ProgressBar(K, desc="AIS ") if progress else None
-    with _single_threaded_blas(n_blocks > 1):
+    with _single_threaded_blas() if n_blocks > 1 else nullcontext():
         cuts = _segments(K, progress)
         for s0, s1 in zip(cuts[:-1], cuts[1:]):                  # segments continue the same chains
             rec = np.empty((0, 0)) if record is None else record[s0:s1]
@@ -275,7 +267,7 @@ def _rbm_ais_kernel(W, b, c, base, betas, v, states, record=None, progress=False
     if bar is not None: bar.close()
     return log_w
 
-# %% ../nbs/11_partition.ipynb #ff8ef99e
+# %% ../nbs/11_partition.ipynb #43b25e99
 def _bm_ais_numpy(W, b, base, betas, x, uniforms, backward=False):
     "NumPy reference of `_bm_ais_kernel`, one unit at a time for all chains: (log-weights without log Z_0, final x)"
     x = x.copy()
@@ -342,7 +334,7 @@ def _bm_ais_kernel(W, b, base, betas, x, states, record=None, backward=False, pr
     if bar is not None: bar.close()
     return log_w
 
-# %% ../nbs/11_partition.ipynb #064dbfdf
+# %% ../nbs/11_partition.ipynb #bc55e5e8
 def _sample_base(base, states, n_chains):
     "n_chains draws from independent Bernoullis with logits `base`, from the chains' own generators"
     v = np.empty((n_chains, base.shape[0]))
@@ -371,7 +363,7 @@ def ais(params,       # a `BM` or an `RBM`
     log_w = _run(params, base, betas, v, states, progress=progress)
     return _estimate(log_w, _base_log_z(params, base), v)
 
-# %% ../nbs/11_partition.ipynb #e2573a12
+# %% ../nbs/11_partition.ipynb #f969367a
 def reverse_ais(params,     # a `BM` or an `RBM`
                 v,          # starting states (n_chains, n_visible), at least 2: exact samples of the model for a bound
                 betas=None, # inverse temperatures rising from 0 to 1 (run from 1 to 0); default 14,500 steps
@@ -389,7 +381,7 @@ def reverse_ais(params,     # a `BM` or an `RBM`
     log_w = _run(params, base, betas[::-1].copy(), v, rng_states(rng, v.shape[0]), backward=True, progress=progress)
     return _estimate(log_w, _base_log_z(params, base), v, reverse=True)
 
-# %% ../nbs/11_partition.ipynb #1aba740e
+# %% ../nbs/11_partition.ipynb #b8a016b7
 class BridgeEstimate(NamedTuple):
     "Bridge-sampling estimate of log(Z1 / Z0)"
     log_ratio: float   # estimate of log(Z1 / Z0)
@@ -416,7 +408,7 @@ def bridge_sampling(log_ratio_0, # log p~1(x) - log p~0(x) at draws x of p0
     var = s0.var(ddof=1) / (n0 * s0.mean()**2) + s1.var(ddof=1) / (n1 * s1.mean()**2)
     return BridgeEstimate(float(C - np.log(n0 / n1)), float(np.sqrt(var)), n0, n1)
 
-# %% ../nbs/11_partition.ipynb #9b3e3b8b
+# %% ../nbs/11_partition.ipynb #c35853ea
 class LogLikelihoodEstimate(NamedTuple):
     "Estimated mean log-likelihood of a data set, in nats per example"
     mean: float          # estimate of the mean of log p(x) over the rows of the data
@@ -457,7 +449,7 @@ def raise_log_likelihood(params,     # a `BM` or an `RBM`
     return LogLikelihoodEstimate(float(ll.mean()), float(rev.log_weights.std(ddof=1) / np.sqrt(n)),
                                  float(ll.std(ddof=1) / np.sqrt(n)), int(n))
 
-# %% ../nbs/11_partition.ipynb #a18db1dc
+# %% ../nbs/11_partition.ipynb #fceaa4bc
 def adaptive_betas(params,       # a `BM` or an `RBM`
                    n_steps,      # number of steps K of the schedule returned
                    rng=None,     # anything `np.random.default_rng` accepts

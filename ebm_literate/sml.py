@@ -5,32 +5,26 @@
 # %% auto #0
 __all__ = ['Chains', 'PCD', 'FastChains', 'FastPCD']
 
-# %% ../nbs/06_sml.ipynb #8e2d5aac
+# %% ../nbs/06_sml.ipynb #04a081c6
 from typing import NamedTuple
 
 import numpy as np
 
 from .models import BM, RBM, check_binary, check_params, n_visible
-from .mcmc import _bm_gibbs_kernel, rng_states
-from .cd import (_bm_stats_diff, _chain_from_hidden, _check_k, _exp_neg, _probs_sample_exp,
-                             _rbm_grad_stacked, _sigmoid_inplace)
+from .mcmc import _bm_gibbs_kernel, _single_threaded_blas, rng_states
+from .cd import _bm_stats_diff, _chain_from_hidden, _check_k, _hidden_probs_into, _rbm_grad_stacked
 
-# %% ../nbs/06_sml.ipynb #5473645d
-def _hidden_probs_into(params, v, out, scale=1.0):
-    "out <- scale * p(h = 1 | v) for the rows of v: one BLAS product into `out`, then the sigmoid in place"
-    np.matmul(v, params.W, out=out)
-    return _sigmoid_inplace(out, params.c, scale)
-
+# %% ../nbs/06_sml.ipynb #13b0fe6d
 def _hidden_probs(params, v):
     "p(h = 1 | v) for the rows of v"
-    return _hidden_probs_into(params, v, np.empty((v.shape[0], params.c.shape[0])))
+    return _hidden_probs_into(params.W, params.c, v, np.empty((v.shape[0], params.c.shape[0])))
 
 def _stacked(params, batch, n_chains):
     "Stacked arrays V = [batch; chains' states], P = [p(h|batch) / m; chains' scaled probabilities], upper halves filled"
     m = batch.shape[0]
     V, P = np.empty((m + n_chains, batch.shape[1])), np.empty((m + n_chains, params.c.shape[0]))
     V[:m] = batch
-    _hidden_probs_into(params, batch, P[:m], 1.0 / m)
+    _hidden_probs_into(params.W, params.c, batch, P[:m], 1.0 / m)
     return V, P
 
 class Chains(NamedTuple):
@@ -46,7 +40,7 @@ def _start_chains(params, batch, n_chains, rng):
     if isinstance(params, BM):
         return Chains(v, None, states)
     ph, h = np.empty((n_chains, params.c.shape[0])), np.empty((n_chains, params.c.shape[0]))
-    _probs_sample_exp(_exp_neg(v @ params.W, params.c), states, ph, h, 1.0)
+    _hidden_probs_into(params.W, params.c, v, ph, 1.0, states, h)
     return Chains(v, h, states)
 
 def _advance(chain_params, chains, k, v=None, ph=None, scale=1.0):
@@ -79,7 +73,7 @@ def _check_n_chains(n_chains):
         raise ValueError(f"n_chains must be None (one chain per batch row) or a positive integer, got {n_chains!r}")
     return int(n_chains)
 
-# %% ../nbs/06_sml.ipynb #b59aaa0e
+# %% ../nbs/06_sml.ipynb #259cd989
 def _pcd_grad(params, batch, chains, k, n_chains, rng):
     "PCD-k direction and advanced chains, without input checks"
     if chains is None:
@@ -88,9 +82,10 @@ def _pcd_grad(params, batch, chains, k, n_chains, rng):
         chains = _advance(params, chains, k)
         return _bm_stats_diff(batch, chains.v), chains
     m = batch.shape[0]
-    V, P = _stacked(params, batch, chains.v.shape[0])
-    chains = _advance(params, chains, k, V[m:], P[m:], -1.0 / chains.v.shape[0])   # states and scaled p(h|v)
-    return _rbm_grad_stacked(V, P, m), chains
+    with _single_threaded_blas():                       # BLAS only inside our parallel loops, one thread each
+        V, P = _stacked(params, batch, chains.v.shape[0])
+        chains = _advance(params, chains, k, V[m:], P[m:], -1.0 / chains.v.shape[0])   # states and scaled p(h|v)
+        return _rbm_grad_stacked(V, P, m), chains
 
 class PCD:
     "Stochastic maximum likelihood (persistent contrastive divergence): chains persist between updates"
@@ -113,7 +108,7 @@ class PCD:
 
     def __repr__(self): return f"PCD(k={self.k}, n_chains={self.n_chains})"
 
-# %% ../nbs/06_sml.ipynb #d77d5bfa
+# %% ../nbs/06_sml.ipynb #a0acfa58
 class FastChains(NamedTuple):
     "State of fast PCD: the persistent chains and the fast parameters"
     chains: Chains  # persistent chains, which sample the model with parameters params + fast
@@ -132,10 +127,11 @@ def _fpcd_grad(params, batch, state, k, n_chains, fast_lr, fast_decay, rng):
         g = _bm_stats_diff(batch, chains.v)
     else:
         m = batch.shape[0]
-        V, P = _stacked(params, batch, chains.v.shape[0])
-        chains = _advance(overlay, chains, k, V[m:])
-        _hidden_probs_into(params, chains.v, P[m:], -1.0 / chains.v.shape[0])   # regular model at the chains' states
-        g = _rbm_grad_stacked(V, P, m)
+        with _single_threaded_blas():
+            V, P = _stacked(params, batch, chains.v.shape[0])
+            chains = _advance(overlay, chains, k, V[m:])
+            _hidden_probs_into(params.W, params.c, chains.v, P[m:], -1.0 / chains.v.shape[0])   # regular model
+            g = _rbm_grad_stacked(V, P, m)
     fast = type(params)(*(fast_decay * f + fast_lr * gi for f, gi in zip(fast, g)))
     return g, FastChains(chains, fast)
 

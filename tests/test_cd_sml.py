@@ -9,8 +9,8 @@ from ebm_literate.models import BM, RBM, init_bm, init_rbm, sigmoid
 from ebm_literate.gradient import exact_gradient
 from ebm_literate.mcmc import _fill_uniform, bm_gibbs, chain_mean, rng_states, transition_matrix
 from ebm_literate.training import train
-from ebm_literate.cd import (CD, _chain_from_hidden, _chain_from_hidden_numpy, _exp_neg, _logistic, _probs_sample_exp,
-                             _rbm_stats_diff, _sample_exp, _sigmoid_inplace, chain_distributions, expected_cd_gradient)
+from ebm_literate.cd import (CD, _chain_from_hidden, _chain_from_hidden_numpy, _hidden_probs_into, _rbm_stats_diff,
+                             chain_distributions, expected_cd_gradient)
 from ebm_literate.sml import Chains, FastPCD, PCD, _hidden_probs
 
 RNG = np.random.default_rng(0)
@@ -45,19 +45,21 @@ def test_chain_kernel_matches_reference(n, n_v, n_h, k, scale, seed):
     np.testing.assert_allclose(ph, ref_ph, rtol=1e-13, atol=1e-300)
 
 
-def test_fused_sampling_kernels_match_reference():
-    field = RNG.normal(0, 30, (50, 400))                  # includes arguments where exp overflows
-    bias = RNG.normal(0, 1, 400)
-    s1, s2 = rng_states(5, 50), rng_states(5, 50)
-    U = uniforms_of(s1)(400)
-    p_ref = _logistic(field + bias)
-    np.testing.assert_allclose(p_ref, sigmoid(field + bias), rtol=1e-14, atol=1e-300)
-    probs, out, out2 = np.empty((50, 400)), np.empty((50, 400)), np.empty((50, 400))
-    _probs_sample_exp(_exp_neg(field.copy(), bias), s1, probs, out)
-    _sample_exp(_exp_neg(field.copy(), bias), s2, out2)
-    assert np.array_equal(probs, p_ref) and np.array_equal(out, (U < p_ref).astype(float))
-    assert np.array_equal(out2, out) and np.array_equal(s1, s2)
-    assert np.array_equal(_sigmoid_inplace(field.copy(), bias), p_ref)
+def test_hidden_probs_and_samples_match_reference():
+    W, c = RNG.normal(0, 7, (20, 400)), RNG.normal(0, 1, 400)     # fields of tens: exp overflows in the naive form
+    v = (RNG.random((50, 20)) < 0.5).astype(float)
+    states = rng_states(5, 50)
+    U = uniforms_of(states)(400)
+    p_ref = sigmoid(v @ W + c)
+    probs, probs2, h = np.empty((50, 400)), np.empty((50, 400)), np.empty((50, 400))
+    _hidden_probs_into(W, c, v, probs, 1.0, states, h)
+    _hidden_probs_into(W, c, v, probs2, -0.5)
+    np.testing.assert_allclose(probs, p_ref, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(probs2, -0.5 * p_ref, rtol=1e-14, atol=1e-300)
+    assert np.array_equal(h, (U < p_ref).astype(float))
+    s_ref = rng_states(5, 50)
+    _fill_uniform(s_ref, np.empty((50, 400)))
+    assert np.array_equal(states, s_ref)                           # each chain's generator advanced by 400 draws
 
 
 def test_stacked_statistics():
