@@ -14,8 +14,8 @@ from numba import njit, prange, get_num_threads
 
 from ebm_literate.data import load_mnist5k_binary
 from ebm_literate.models import RBM, sigmoid
-from ebm_literate.partition import (ais, base_rate_logits, salakhutdinov_murray_betas, _rbm_ais_numpy,
-                                    _n_blocks, _single_threaded_blas)
+from ebm_literate.mcmc import _single_threaded_blas
+from ebm_literate.partition import ais, base_rate_logits, salakhutdinov_murray_betas, _rbm_ais_numpy, _n_blocks
 
 
 @njit(cache=True, parallel=True)
@@ -66,12 +66,12 @@ def main():
     print(f"Numba threads {get_num_threads()}, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     t_compile, _ = timed(ais, rbm, C, salakhutdinov_murray_betas(3), 0, base)
     WT = np.ascontiguousarray(rbm.W.T)
-    with _single_threaded_blas(_n_blocks(C) > 1):
+    with _single_threaded_blas():
         _products_blocks(rbm.W, WT, v, h, 2, _n_blocks(C))
     print(f"first call (compilation or cache load): {t_compile:.2f} s")
 
     t_ais, est = timed(ais, rbm, C, betas, 1, base)
-    with _single_threaded_blas(_n_blocks(C) > 1):
+    with _single_threaded_blas():
         t_blk, _ = timed(_products_blocks, rbm.W, WT, v, h, K, _n_blocks(C))
     t_np_prod, _ = timed(products_numpy, rbm.W, v, h, K)
     Kn = K if args.numpy_steps is None else args.numpy_steps
