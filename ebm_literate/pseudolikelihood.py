@@ -8,7 +8,7 @@ __all__ = ['MAX_BLOCK', 'ValueAndGrad', 'log_conditionals', 'pseudolikelihood', 
            'generalized_pseudolikelihood_and_grad', 'PseudoLikelihood', 'GeneralizedPseudoLikelihood', 'FitResult',
            'fit_lbfgs']
 
-# %% ../nbs/07_pseudolikelihood.ipynb #fdcf6aad
+# %% ../nbs/07_pseudolikelihood.ipynb #2332547a
 from typing import NamedTuple
 
 import numpy as np
@@ -18,9 +18,10 @@ from scipy import optimize
 from .models import (BM, RBM, check_binary, check_params, n_visible, sigmoid, log_sigmoid, softplus,
                                  logsumexp, softplus_scalar, sigmoid_scalar, _free_energy)
 from .exact import binary_states
+from .mcmc import _exp_nonpos
 from .gradient import _weighted_moments
 
-# %% ../nbs/07_pseudolikelihood.ipynb #56c0f546
+# %% ../nbs/07_pseudolikelihood.ipynb #18b49035
 def _flip(X, i):
     "Copy of X with column i flipped"
     Y = X.copy()
@@ -53,10 +54,42 @@ def _pl_reference(params, X):
     gW = X.T @ gc + np.einsum("ri,rij->ij", g * (2 * X - 1), P)
     return value, RBM(gW / m, (g * (2 * X - 1)).mean(axis=0), gc.mean(axis=0))
 
-# %% ../nbs/07_pseudolikelihood.ipynb #8b58609b
+# %% ../nbs/07_pseudolikelihood.ipynb #347693d3
 _SAFE = 700.0   # |log| of a product of softplus-ratio factors that cannot overflow float64 (about e^709)
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
+def _log1p_unit(e):
+    "log(1 + e) for 0 <= e <= 1 as 2 artanh(s), s = e / (2 + e) <= 1/3: odd series to s^35; vectorizable"
+    s = e / (2.0 + e)
+    s2 = s * s
+    q = 1.0 / 35.0                                     # Horner in s^2 down to 1/1
+    q = q * s2 + 1.0 / 33.0
+    q = q * s2 + 1.0 / 31.0
+    q = q * s2 + 1.0 / 29.0
+    q = q * s2 + 1.0 / 27.0
+    q = q * s2 + 1.0 / 25.0
+    q = q * s2 + 1.0 / 23.0
+    q = q * s2 + 1.0 / 21.0
+    q = q * s2 + 1.0 / 19.0
+    q = q * s2 + 1.0 / 17.0
+    q = q * s2 + 1.0 / 15.0
+    q = q * s2 + 1.0 / 13.0
+    q = q * s2 + 1.0 / 11.0
+    q = q * s2 + 1.0 / 9.0
+    q = q * s2 + 1.0 / 7.0
+    q = q * s2 + 1.0 / 5.0
+    q = q * s2 + 1.0 / 3.0
+    q = q * s2 + 1.0 / 1.0
+    return 2.0 * s * q
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _bm_pl_unit(x, a):
+    "(log p(x_i | x_-i), sigma(a_i)) from the bit x_i and its field a_i"
+    z = a if x == 1.0 else -a                           # (2x - 1) a
+    e = _exp_nonpos(-abs(a))                            # one exponential serves log sigma(z) and sigma(a)
+    return -(max(-z, 0.0) + _log1p_unit(e)), (1.0 if a >= 0.0 else e) / (1.0 + e)
+
+@njit(cache=True, error_model="numpy")
 def _bm_pl_kernel(X, A, idx, scale, want_grad):
     "log p(x_i | x_-i) for the bits idx of each row, and scale * residuals x_i - sigma(a_i) (zero elsewhere)"
     m, n = X.shape
@@ -64,16 +97,18 @@ def _bm_pl_kernel(X, A, idx, scale, want_grad):
     shared = idx.shape[0] == 1
     logc = np.empty((m, k))
     R = np.zeros((m, n)) if want_grad else np.zeros((0, n))
+    if shared and k == n and want_grad:                 # every bit in order: a loop the compiler vectorizes
+        for r in range(m):
+            for i in range(n):
+                logc[r, i], p = _bm_pl_unit(X[r, i], A[r, i])
+                R[r, i] = scale * (X[r, i] - p)
+        return logc, R
     for r in range(m):
         for t in range(k):
             i = idx[0, t] if shared else idx[r, t]
-            a = A[r, i]
-            x = X[r, i]
-            z = a if x == 1.0 else -a                 # (2x - 1) a
-            e = np.exp(-abs(a))                       # one exp serves log sigma(z) and sigma(a)
-            logc[r, t] = -(max(-z, 0.0) + np.log1p(e))
+            logc[r, t], p = _bm_pl_unit(X[r, i], A[r, i])
             if want_grad:
-                R[r, i] = scale * (x - (1.0 / (1.0 + e) if a >= 0.0 else e / (1.0 + e)))
+                R[r, i] = scale * (X[r, i] - p)
     return logc, R
 
 @njit(cache=True)
@@ -151,7 +186,7 @@ def _rbm_pl_kernel(V, U, W, b, idx, scale, want_grad):
                 C[r, j] = G * su[j] - q[j]
     return logc, C, accW, gb
 
-# %% ../nbs/07_pseudolikelihood.ipynb #213f0970
+# %% ../nbs/07_pseudolikelihood.ipynb #bde588c0
 class ValueAndGrad(NamedTuple):
     "An objective's value and its gradient in the parameters' type"
     value: float   # the (mean) objective
@@ -224,7 +259,7 @@ def pseudolikelihood_and_grad(params,      # a `BM` or an `RBM`
     params, x = _check(params, x)
     return _pl_value_and_grad(params, x, _check_n_bits(n_bits, x.shape[1]), rng)
 
-# %% ../nbs/07_pseudolikelihood.ipynb #2a501b34
+# %% ../nbs/07_pseudolikelihood.ipynb #dadc45b4
 def flatten_params(params, # a `BM` or an `RBM`
                   ):
     "The independent parameters as one vector: BM (upper triangle of W, b), RBM (W, b, c)"
@@ -254,7 +289,7 @@ def unflatten_params(theta, # vector from `flatten_params`
         o += f.size
     return RBM(*fields)
 
-# %% ../nbs/07_pseudolikelihood.ipynb #cb4d46ac
+# %% ../nbs/07_pseudolikelihood.ipynb #af162df2
 MAX_BLOCK = 20  # largest block of generalized pseudolikelihood: its 2^size states are enumerated
 
 def contiguous_blocks(n,    # number of units
@@ -329,7 +364,7 @@ def generalized_pseudolikelihood_and_grad(params, # a `BM` or an `RBM`
     params, x = _check(params, x)
     return _gpl(params, x, _check_blocks(blocks, x.shape[1]))
 
-# %% ../nbs/07_pseudolikelihood.ipynb #7c3eb1d3
+# %% ../nbs/07_pseudolikelihood.ipynb #98420f55
 class PseudoLikelihood:
     "Learning principle: the mean log-pseudolikelihood and its gradient (every unit, or `n_bits` random units per row)"
     def __init__(self, n_bits=None): # None: every unit, exact; k: unbiased estimate from k random units per row
