@@ -8,7 +8,7 @@ __all__ = ['SQUEEZE', 'PARALLEL_MIN_WORK', 'COPY_TRANSPOSE_HALF_SWEEPS', 'BM_BLO
            'transition_matrix', 'exact_autocorrelation', 'exact_autocorr_time', 'autocorrelation',
            'integrated_autocorr_time', 'effective_sample_size', 'ChainMean', 'chain_mean']
 
-# %% ../nbs/02_mcmc.ipynb #03fd4a45
+# %% ../nbs/02_mcmc.ipynb #a2e96cf0
 import threading
 from typing import NamedTuple
 
@@ -24,7 +24,7 @@ from .models import (BM, RBM, as_float_array, check_binary, check_params, log_si
                                  sigmoid)
 from .exact import binary_states
 
-# %% ../nbs/02_mcmc.ipynb #d0890d78
+# %% ../nbs/02_mcmc.ipynb #3f2f3fc7
 @njit(cache=True, inline="always")
 def _rotl(x, k):
     "rotate the 64-bit word `x` left by `k` bits"
@@ -116,7 +116,7 @@ def _fill_uniform(states, out):
     for i in range(n, out.shape[0]):
         _fill_row(states, out, i)
 
-# %% ../nbs/02_mcmc.ipynb #93af5b61
+# %% ../nbs/02_mcmc.ipynb #405ebb85
 @intrinsic
 def _int64_bits_as_float(typingctx, x):
     "reinterpret the bits of an int64 as a float64"
@@ -125,11 +125,15 @@ def _int64_bits_as_float(typingctx, x):
     return types.float64(types.int64), codegen
 
 @njit(cache=True, inline="always", error_model="numpy")
+def _ln2_reduce(x):
+    "n = round(x / ln 2) and r = x - n ln 2, with ln 2 split into a high and a low part so that r is exact"
+    n = np.floor(x * 1.4426950408889634 + 0.5)
+    return n, (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10
+
+@njit(cache=True, inline="always", error_model="numpy")
 def _exp_nonpos(x):
     "exp(x) for x <= 0 by range reduction and a degree-13 Taylor polynomial, within 2 ulp; vectorizable"
-    x = max(x, -746.0)                                   # exp(-746) rounds to 0 already
-    n = np.floor(x * 1.4426950408889634 + 0.5)           # round(x / ln 2)
-    r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10   # x - n ln 2, ln 2 = hi + lo
+    n, r = _ln2_reduce(max(x, -746.0))                   # exp(-746) rounds to 0 already
     p = 1.60590438368216145994e-10                       # 1/13!, Horner down to 1/0!
     p = p * r + 2.08767569878680989792e-09
     p = p * r + 2.50521083854417187751e-08
@@ -160,15 +164,13 @@ def _sigmoid_fill(a, out):
     for i in range(a.shape[0]):
         out[i] = _sigmoid(a[i])
 
-# %% ../nbs/02_mcmc.ipynb #2b32c1a4
+# %% ../nbs/02_mcmc.ipynb #d56ab1f2
 SQUEEZE = 2.0**-26   # |t| above this settles u < sigmoid(a) from the coarse exponential; below it the exact one decides
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _exp_nonpos_coarse(x):
     "exp(x) for x <= 0 within relative 3e-10 (degree-8 Taylor polynomial, eq-exp's reduction); exp(-700) below -700"
-    x = max(x, -700.0)
-    n = np.floor(x * 1.4426950408889634 + 0.5)
-    r = (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10
+    n, r = _ln2_reduce(max(x, -700.0))
     p = 2.48015873015873015873e-05                       # 1/8!, Horner down to 1/0!
     p = p * r + 1.98412698412698412698e-04
     p = p * r + 1.38888888888888888889e-03
@@ -196,7 +198,7 @@ def _bernoulli_from_uniforms(U, field, bias, beta, out):
             for j in range(U.shape[1]):
                 out[i, j] = 1.0 if U[i, j] < _sigmoid(beta * (field[i, j] + bias[j])) else 0.0
 
-# %% ../nbs/02_mcmc.ipynb #060d2046
+# %% ../nbs/02_mcmc.ipynb #e0ec4654
 def _rbm_gibbs_numpy(W, b, c, v, k, beta, uniforms):
     "NumPy reference of `_rbm_gibbs_kernel`; `uniforms(m)` returns the next (n_chains, m) uniforms"
     h = (uniforms(c.shape[0]) < sigmoid(beta * (v @ W + c))).astype(np.float64) if k == 0 else None
@@ -216,7 +218,7 @@ def _bm_gibbs_numpy(W, b, x, k, beta, uniforms):
             x[:, i] = U[:, i] < probs[:, i]
     return x, probs
 
-# %% ../nbs/02_mcmc.ipynb #47d6ebb8
+# %% ../nbs/02_mcmc.ipynb #71214fcd
 PARALLEL_MIN_WORK = 2**14  # below this many unit updates per call, kernels run on one core (a parallel launch costs more)
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -437,7 +439,7 @@ def _bm_gibbs_kernel(W, b, x, k, beta, states, probs):
     else:
         _bm_sweeps_serial(W, b, x, field, k, beta, states, probs, _bm_block_size(x.shape[0], x.shape[1]))
 
-# %% ../nbs/02_mcmc.ipynb #e692de8f
+# %% ../nbs/02_mcmc.ipynb #902d37c2
 class GibbsResult(NamedTuple):
     "State of RBM Gibbs chains after the last sweep"
     v: np.ndarray             # final visible states, (n_chains, n_visible)
@@ -516,7 +518,7 @@ def gibbs_chain(params,       # a `BM` or an `RBM`
                    _bm_block_size(x.shape[0], x.shape[1]))
     return out
 
-# %% ../nbs/02_mcmc.ipynb #cc17aa25
+# %% ../nbs/02_mcmc.ipynb #be9dad12
 MAX_TRANSITION_STATES = 2**12  # largest number of visible states `transition_matrix` builds a dense matrix for
 
 def _bernoulli_log_table(A, S):
@@ -570,7 +572,7 @@ def exact_autocorr_time(T, p, f):
     Z = np.linalg.solve(np.eye(len(p)) - T + p[None, :], g)   # sum_t T^t g (fundamental matrix)
     return float(2 * (p @ (g * Z)) / (p @ g**2) - 1)
 
-# %% ../nbs/02_mcmc.ipynb #eb3bceb8
+# %% ../nbs/02_mcmc.ipynb #d5ac631b
 def _as_trace(x, name="x"):
     "a chain statistic as (n_steps, n_chains, n_stats) float64, and the shape of its trailing axes"
     x = as_float_array(x, name)
