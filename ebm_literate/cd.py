@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CD', 'chain_distributions', 'expected_cd_gradient']
 
-# %% ../nbs/05_cd.ipynb #ecedf47e
+# %% ../nbs/05_cd.ipynb #e5cc0084
 import numba
 import numpy as np
 from numba import njit, prange
@@ -16,9 +16,9 @@ from .gradient import _weighted_moments
 from .mcmc import (MAX_TRANSITION_STATES, PARALLEL_MIN_WORK, _bernoulli_log_table, _bm_gibbs_kernel,
                                _rbm_run, _single_threaded_blas, rng_states, transition_matrix)
 
-# %% ../nbs/05_cd.ipynb #35c662f9
+# %% ../nbs/05_cd.ipynb #78ef0ee4
 def _logistic(a):
-    "1 / (1 + exp(-a)), the form of the sigmoid the kernels compute"
+    "1 / (1 + exp(-a)), the sigmoid of the NumPy reference below (the kernels use the stable form of mcmc._sigmoid)"
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-a))
 
@@ -45,7 +45,7 @@ def _hidden_probs_into(W, c, v, out, scale=1.0, states=None, h=None):
 
 _NO_STATES = np.zeros((0, 4), dtype=np.uint64)
 
-# %% ../nbs/05_cd.ipynb #3b07c640
+# %% ../nbs/05_cd.ipynb #61998ddf
 def _row_weights(m, n):
     "1/m for the first m rows, -1/(n - m) for the rest"
     s = np.full(n, -1.0 / (n - m))
@@ -95,7 +95,7 @@ def _check_k(k, minimum=1):
         raise ValueError(f"k must be an integer >= {minimum} (Gibbs sweeps per update), got {k!r}")
     return int(k)
 
-# %% ../nbs/05_cd.ipynb #0ecfbbda
+# %% ../nbs/05_cd.ipynb #59e1c052
 def _cd_grad(params, batch, k, rng):
     "CD-k direction without input checks"
     states = rng_states(rng, batch.shape[0])
@@ -131,7 +131,7 @@ class CD:
 
     def __repr__(self): return f"CD(k={self.k})"
 
-# %% ../nbs/05_cd.ipynb #5460d8fd
+# %% ../nbs/05_cd.ipynb #00358f86
 _TINY_LOG = -345.0  # probabilities below exp(-345) ~ 1e-150 are set to zero: subnormal arithmetic is very slow
 
 def _flushed_exp(log_table):
