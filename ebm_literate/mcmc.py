@@ -8,7 +8,7 @@ __all__ = ['SQUEEZE', 'PARALLEL_MIN_WORK', 'COPY_TRANSPOSE_HALF_SWEEPS', 'BM_BLO
            'transition_matrix', 'exact_autocorrelation', 'exact_autocorr_time', 'autocorrelation',
            'integrated_autocorr_time', 'effective_sample_size', 'ChainMean', 'chain_mean']
 
-# %% ../nbs/02_mcmc.ipynb #a2e96cf0
+# %% ../nbs/02_mcmc.ipynb #d46a4e13
 import threading
 from typing import NamedTuple
 
@@ -24,7 +24,7 @@ from .models import (BM, RBM, as_float_array, check_binary, check_params, log_si
                                  sigmoid)
 from .exact import binary_states
 
-# %% ../nbs/02_mcmc.ipynb #3f2f3fc7
+# %% ../nbs/02_mcmc.ipynb #16dc5c3d
 @njit(cache=True, inline="always")
 def _rotl(x, k):
     "rotate the 64-bit word `x` left by `k` bits"
@@ -116,13 +116,26 @@ def _fill_uniform(states, out):
     for i in range(n, out.shape[0]):
         _fill_row(states, out, i)
 
-# %% ../nbs/02_mcmc.ipynb #405ebb85
+# %% ../nbs/02_mcmc.ipynb #9a85cafb
 @intrinsic
 def _int64_bits_as_float(typingctx, x):
     "reinterpret the bits of an int64 as a float64"
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
     return types.float64(types.int64), codegen
+
+_INV_FACTORIALS = (1.0, 1.0, 0.5, 1.66666666666666666667e-01, 4.16666666666666666667e-02,
+                   8.33333333333333333333e-03, 1.38888888888888888889e-03, 1.98412698412698412698e-04,
+                   2.48015873015873015873e-05, 2.75573192239858906526e-06, 2.75573192239858906526e-07,
+                   2.50521083854417187751e-08, 2.08767569878680989792e-09, 1.60590438368216145994e-10)  # 1/m!
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _taylor_exp(r, degree):
+    "sum of r^m / m! for m = 0..degree (at most 13) by Horner's rule; with a constant degree the loop unrolls"
+    p = _INV_FACTORIALS[degree]
+    for m in range(degree - 1, -1, -1):
+        p = p * r + _INV_FACTORIALS[m]
+    return p
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _ln2_reduce(x):
@@ -134,20 +147,7 @@ def _ln2_reduce(x):
 def _exp_nonpos(x):
     "exp(x) for x <= 0 by range reduction and a degree-13 Taylor polynomial, within 2 ulp; vectorizable"
     n, r = _ln2_reduce(max(x, -746.0))                   # exp(-746) rounds to 0 already
-    p = 1.60590438368216145994e-10                       # 1/13!, Horner down to 1/0!
-    p = p * r + 2.08767569878680989792e-09
-    p = p * r + 2.50521083854417187751e-08
-    p = p * r + 2.75573192239858906526e-07
-    p = p * r + 2.75573192239858906526e-06
-    p = p * r + 2.48015873015873015873e-05
-    p = p * r + 1.98412698412698412698e-04
-    p = p * r + 1.38888888888888888889e-03
-    p = p * r + 8.33333333333333333333e-03
-    p = p * r + 4.16666666666666666667e-02
-    p = p * r + 1.66666666666666666667e-01
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = _taylor_exp(r, 13)
     k = int64(n)
     k1 = k >> 1                                          # 2^n = 2^k1 2^(n-k1), both factors normal numbers
     return p * _int64_bits_as_float((k1 + 1023) << 52) * _int64_bits_as_float((k - k1 + 1023) << 52)
@@ -164,22 +164,14 @@ def _sigmoid_fill(a, out):
     for i in range(a.shape[0]):
         out[i] = _sigmoid(a[i])
 
-# %% ../nbs/02_mcmc.ipynb #d56ab1f2
+# %% ../nbs/02_mcmc.ipynb #596307fe
 SQUEEZE = 2.0**-26   # |t| above this settles u < sigmoid(a) from the coarse exponential; below it the exact one decides
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _exp_nonpos_coarse(x):
     "exp(x) for x <= 0 within relative 3e-10 (degree-8 Taylor polynomial, eq-exp's reduction); exp(-700) below -700"
     n, r = _ln2_reduce(max(x, -700.0))
-    p = 2.48015873015873015873e-05                       # 1/8!, Horner down to 1/0!
-    p = p * r + 1.98412698412698412698e-04
-    p = p * r + 1.38888888888888888889e-03
-    p = p * r + 8.33333333333333333333e-03
-    p = p * r + 4.16666666666666666667e-02
-    p = p * r + 1.66666666666666666667e-01
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = _taylor_exp(r, 8)
     return p * _int64_bits_as_float((int64(n) + 1023) << 52)
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -198,7 +190,7 @@ def _bernoulli_from_uniforms(U, field, bias, beta, out):
             for j in range(U.shape[1]):
                 out[i, j] = 1.0 if U[i, j] < _sigmoid(beta * (field[i, j] + bias[j])) else 0.0
 
-# %% ../nbs/02_mcmc.ipynb #e0ec4654
+# %% ../nbs/02_mcmc.ipynb #67ee77bd
 def _rbm_gibbs_numpy(W, b, c, v, k, beta, uniforms):
     "NumPy reference of `_rbm_gibbs_kernel`; `uniforms(m)` returns the next (n_chains, m) uniforms"
     h = (uniforms(c.shape[0]) < sigmoid(beta * (v @ W + c))).astype(np.float64) if k == 0 else None
@@ -218,7 +210,7 @@ def _bm_gibbs_numpy(W, b, x, k, beta, uniforms):
             x[:, i] = U[:, i] < probs[:, i]
     return x, probs
 
-# %% ../nbs/02_mcmc.ipynb #71214fcd
+# %% ../nbs/02_mcmc.ipynb #6241cb4c
 PARALLEL_MIN_WORK = 2**14  # below this many unit updates per call, kernels run on one core (a parallel launch costs more)
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -439,7 +431,7 @@ def _bm_gibbs_kernel(W, b, x, k, beta, states, probs):
     else:
         _bm_sweeps_serial(W, b, x, field, k, beta, states, probs, _bm_block_size(x.shape[0], x.shape[1]))
 
-# %% ../nbs/02_mcmc.ipynb #902d37c2
+# %% ../nbs/02_mcmc.ipynb #ecf96e78
 class GibbsResult(NamedTuple):
     "State of RBM Gibbs chains after the last sweep"
     v: np.ndarray             # final visible states, (n_chains, n_visible)
@@ -518,7 +510,7 @@ def gibbs_chain(params,       # a `BM` or an `RBM`
                    _bm_block_size(x.shape[0], x.shape[1]))
     return out
 
-# %% ../nbs/02_mcmc.ipynb #be9dad12
+# %% ../nbs/02_mcmc.ipynb #f1ed9c7a
 MAX_TRANSITION_STATES = 2**12  # largest number of visible states `transition_matrix` builds a dense matrix for
 
 def _bernoulli_log_table(A, S):
@@ -572,7 +564,7 @@ def exact_autocorr_time(T, p, f):
     Z = np.linalg.solve(np.eye(len(p)) - T + p[None, :], g)   # sum_t T^t g (fundamental matrix)
     return float(2 * (p @ (g * Z)) / (p @ g**2) - 1)
 
-# %% ../nbs/02_mcmc.ipynb #d5ac631b
+# %% ../nbs/02_mcmc.ipynb #94f7a931
 def _as_trace(x, name="x"):
     "a chain statistic as (n_steps, n_chains, n_stats) float64, and the shape of its trailing axes"
     x = as_float_array(x, name)

@@ -7,7 +7,7 @@ __all__ = ['LogZEstimate', 'base_rate_logits', 'importance_sampling', 'check_bet
            'salakhutdinov_murray_betas', 'ais', 'reverse_ais', 'BridgeEstimate', 'bridge_sampling',
            'LogLikelihoodEstimate', 'log_likelihood_estimate', 'raise_log_likelihood', 'adaptive_betas']
 
-# %% ../nbs/11_partition.ipynb #ebd663e4
+# %% ../nbs/11_partition.ipynb #0a2843ba
 from contextlib import nullcontext
 from typing import NamedTuple
 
@@ -18,10 +18,10 @@ from scipy.optimize import brentq
 from .models import (RBM, as_float_array, check_binary, check_params, log_sigmoid, logsumexp,
                                  n_visible, sigmoid, softplus, _free_energy, _base_rate_logits)
 from .mcmc import (PARALLEL_MIN_WORK, rng_states, _xoshiro_next, _to_uniform, _exp_nonpos, _sigmoid,
-                               _single_threaded_blas)
+                               _single_threaded_blas, _taylor_exp)
 from .training import ProgressBar
 
-# %% ../nbs/11_partition.ipynb #ea1242d3
+# %% ../nbs/11_partition.ipynb #c11a221f
 class LogZEstimate(NamedTuple):
     "An estimate of log Z with its standard error and the importance weights behind it"
     log_z: float              # estimate of log Z of the target model
@@ -82,7 +82,7 @@ def importance_sampling(params,     # a `BM` or an `RBM`
         log_w[lo:lo + len(x)] = -_free_energy(params, x) - x @ base      # log p~(x) - log q~(x)
     return _estimate(log_w, softplus(base).sum(), None)
 
-# %% ../nbs/11_partition.ipynb #a95ae912
+# %% ../nbs/11_partition.ipynb #a674a726
 def check_betas(betas):
     "`betas` as a float64 array rising strictly from 0 to 1, or a ValueError that says what is wrong"
     b = as_float_array(betas, "betas", ndim=1)
@@ -123,7 +123,7 @@ def _base_log_z(params, base):
     extra = params.c.shape[0] * np.log(2.0) if isinstance(params, RBM) else 0.0
     return float(softplus(base).sum() + extra)
 
-# %% ../nbs/11_partition.ipynb #4fbe36b9
+# %% ../nbs/11_partition.ipynb #31c838ba
 def _rbm_ais_numpy(W, b, c, base, betas, v, uniforms):
     "NumPy reference of `_rbm_ais_kernel`: (log-weights without log Z_0, final v); `uniforms(m)` -> next (n_chains, m)"
     log_w = np.zeros(v.shape[0])
@@ -138,21 +138,7 @@ def _rbm_ais_numpy(W, b, c, base, betas, v, uniforms):
             v = (uniforms(W.shape[0]) < sigmoid(betas[k] * (h @ W.T) + bias)).astype(np.float64)
     return log_w, v
 
-# %% ../nbs/11_partition.ipynb #d151ad27
-@njit(cache=True, inline="always", error_model="numpy")
-def _exp_small(y):
-    "exp(y) for |y| <= 1/16 by its degree-9 Taylor polynomial (remainder below 2e-19)"
-    p = 2.7557319223985893e-06
-    p = p * y + 2.48015873015873e-05
-    p = p * y + 1.984126984126984e-04
-    p = p * y + 1.388888888888889e-03
-    p = p * y + 8.333333333333333e-03
-    p = p * y + 4.1666666666666664e-02
-    p = p * y + 0.16666666666666666
-    p = p * y + 0.5
-    p = p * y + 1.0
-    return p * y + 1.0
-
+# %% ../nbs/11_partition.ipynb #6dc2e457
 @njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
 def _row_reduce(v, db, lin, num, den):
     "(v . db + sum(lin), log(prod num / prod den)) for rows with num, den in [1, 2]; reassociated so it vectorizes"
@@ -187,7 +173,7 @@ def _rbm_hidden_row(X, c, db, v, a_new, a_old, sample, small, H, D, L, states, l
         z = a_new * x
         tn = _exp_nonpos(-abs(z))                    # t_k = e^{-|beta_k x|}
         if small:
-            tp = tn * _exp_small(d * abs(x))         # t_{k-1} = t_k e^{(beta_k - beta_{k-1}) |x|}
+            tp = tn * _taylor_exp(d * abs(x), 9)     # t_{k-1} = t_k e^{(beta_k - beta_{k-1}) |x|}, |d x| <= 1/16
         else:
             tp = _exp_nonpos(-abs(a_old * x))
         if sample:
@@ -267,7 +253,7 @@ def _rbm_ais_kernel(W, b, c, base, betas, v, states, record=None, progress=False
     if bar is not None: bar.close()
     return log_w
 
-# %% ../nbs/11_partition.ipynb #43b25e99
+# %% ../nbs/11_partition.ipynb #42b8bf0b
 def _bm_ais_numpy(W, b, base, betas, x, uniforms, backward=False):
     "NumPy reference of `_bm_ais_kernel`, one unit at a time for all chains: (log-weights without log Z_0, final x)"
     x = x.copy()
@@ -334,7 +320,7 @@ def _bm_ais_kernel(W, b, base, betas, x, states, record=None, backward=False, pr
     if bar is not None: bar.close()
     return log_w
 
-# %% ../nbs/11_partition.ipynb #bc55e5e8
+# %% ../nbs/11_partition.ipynb #ccf315e0
 def _sample_base(base, states, n_chains):
     "n_chains draws from independent Bernoullis with logits `base`, from the chains' own generators"
     v = np.empty((n_chains, base.shape[0]))
@@ -363,7 +349,7 @@ def ais(params,       # a `BM` or an `RBM`
     log_w = _run(params, base, betas, v, states, progress=progress)
     return _estimate(log_w, _base_log_z(params, base), v)
 
-# %% ../nbs/11_partition.ipynb #f969367a
+# %% ../nbs/11_partition.ipynb #c32e05ec
 def reverse_ais(params,     # a `BM` or an `RBM`
                 v,          # starting states (n_chains, n_visible), at least 2: exact samples of the model for a bound
                 betas=None, # inverse temperatures rising from 0 to 1 (run from 1 to 0); default 14,500 steps
@@ -381,7 +367,7 @@ def reverse_ais(params,     # a `BM` or an `RBM`
     log_w = _run(params, base, betas[::-1].copy(), v, rng_states(rng, v.shape[0]), backward=True, progress=progress)
     return _estimate(log_w, _base_log_z(params, base), v, reverse=True)
 
-# %% ../nbs/11_partition.ipynb #b8a016b7
+# %% ../nbs/11_partition.ipynb #5a7f3dc9
 class BridgeEstimate(NamedTuple):
     "Bridge-sampling estimate of log(Z1 / Z0)"
     log_ratio: float   # estimate of log(Z1 / Z0)
@@ -408,7 +394,7 @@ def bridge_sampling(log_ratio_0, # log p~1(x) - log p~0(x) at draws x of p0
     var = s0.var(ddof=1) / (n0 * s0.mean()**2) + s1.var(ddof=1) / (n1 * s1.mean()**2)
     return BridgeEstimate(float(C - np.log(n0 / n1)), float(np.sqrt(var)), n0, n1)
 
-# %% ../nbs/11_partition.ipynb #c35853ea
+# %% ../nbs/11_partition.ipynb #edb4fb2c
 class LogLikelihoodEstimate(NamedTuple):
     "Estimated mean log-likelihood of a data set, in nats per example"
     mean: float          # estimate of the mean of log p(x) over the rows of the data
@@ -449,7 +435,7 @@ def raise_log_likelihood(params,     # a `BM` or an `RBM`
     return LogLikelihoodEstimate(float(ll.mean()), float(rev.log_weights.std(ddof=1) / np.sqrt(n)),
                                  float(ll.std(ddof=1) / np.sqrt(n)), int(n))
 
-# %% ../nbs/11_partition.ipynb #fceaa4bc
+# %% ../nbs/11_partition.ipynb #40dfcc8b
 def adaptive_betas(params,       # a `BM` or an `RBM`
                    n_steps,      # number of steps K of the schedule returned
                    rng=None,     # anything `np.random.default_rng` accepts
