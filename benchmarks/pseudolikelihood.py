@@ -28,7 +28,8 @@ import numpy as np
 
 from ebm_literate import exact
 from ebm_literate.models import BM, RBM
-from ebm_literate.pseudolikelihood import _pl_reference, flatten_params, pseudolikelihood_and_grad
+from ebm_literate.gradient import flatten_params
+from ebm_literate.pseudolikelihood import _pl_reference, pseudolikelihood_and_grad
 
 
 def best_of(f, repeats):

@@ -304,6 +304,7 @@ def expectations(params):
             S = binary_states(t, min(t + BLOCK, 2**n), n)
             p = np.exp(-_free_energy(params, S) - log_z)
             Ex += p @ S; Exx += S.T @ (S * p[:, None])
+        Exx = 0.5 * (Exx + Exx.T)                 # exactly symmetric: BLAS may round (i, j) and (j, i) apart
         np.fill_diagonal(Exx, 0.0)
         return BM(Exx, Ex)
     n_v, n_h = params.W.shape

@@ -4,14 +4,15 @@
 
 # %% auto #0
 __all__ = ['PhaseEstimate', 'GibbsPhase', 'positive_phase', 'negative_phase_exact', 'negative_phase_samples',
-           'negative_phase_gibbs', 'exact_gradient', 'ExactML']
+           'negative_phase_gibbs', 'exact_gradient', 'ExactML', 'ValueAndGrad', 'flatten_params', 'unflatten_params']
 
 # %% ../nbs/03_gradient.ipynb #c3915830
 from typing import NamedTuple
 
 import numpy as np
 
-from .models import BM, RBM, check_binary, check_params, n_visible, sigmoid, as_float_array
+from .models import (BM, RBM, as_float_array, check_binary, check_param_tuple, check_params, n_visible,
+                                 sigmoid)
 from .exact import expectations, log_likelihood, log_partition
 from .mcmc import bm_gibbs, rbm_gibbs
 
@@ -47,6 +48,7 @@ def _weighted_moments(params, X, w):
     "Sufficient statistics summed over the rows of X with weights w (RBM: E[h|v] in closed form); no input checks"
     if isinstance(params, BM):
         W = X.T @ (X * w[:, None])
+        W = 0.5 * (W + W.T)                       # exactly symmetric: BLAS may round (i, j) and (j, i) apart
         np.fill_diagonal(W, 0.0)
         return BM(W, w @ X)
     H = sigmoid(X @ params.W + params.c)
@@ -165,3 +167,39 @@ class ExactML:
                              f"sampling (ebm_literate.partition, chapter 18.7)") from e
         return log_likelihood(params, batch, log_z)
     def __repr__(self): return "ExactML()"
+
+# %% ../nbs/03_gradient.ipynb #77c322e9
+class ValueAndGrad(NamedTuple):
+    "An objective's value and its gradient in the parameters' type"
+    value: float   # the (mean) objective
+    grads: object  # its gradient, same type as the parameters (None if not asked for)
+
+def flatten_params(params, # a model: `BM`, `RBM` or another NamedTuple of arrays
+                  ):
+    "The independent parameters as one vector: a BM's upper triangle of W then b; other models field by field"
+    params = check_param_tuple(params)
+    if isinstance(params, BM):
+        return np.concatenate([params.W[np.triu_indices(params.b.size, 1)], params.b])
+    return np.concatenate([f.ravel() for f in params])
+
+def unflatten_params(theta, # vector from `flatten_params`
+                     like,  # a model giving the type and shapes
+                    ):
+    "Inverse of `flatten_params`: parameters of `like`'s type and shapes from the vector `theta`"
+    like = check_param_tuple(like, "like")
+    theta = as_float_array(theta, "theta")
+    size = flatten_params(like).size
+    if theta.shape != (size,):
+        raise ValueError(f"theta must be a vector of {size} parameters for this {type(like).__name__}, "
+                         f"got shape {theta.shape}")
+    if isinstance(like, BM):
+        n = like.b.size
+        iu = np.triu_indices(n, 1)
+        W = np.zeros((n, n))
+        W[iu] = theta[:len(iu[0])]
+        return BM(W + W.T, theta[len(iu[0]):].copy())
+    fields, o = [], 0
+    for f in like:
+        fields.append(theta[o:o + f.size].reshape(f.shape).copy())
+        o += f.size
+    return type(like)(*fields)

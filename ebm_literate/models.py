@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['softplus_scalar', 'sigmoid_scalar', 'softplus', 'log_sigmoid', 'sigmoid', 'logsumexp', 'BM', 'RBM', 'n_visible',
-           'as_float_array', 'check_binary', 'check_params', 'energy', 'free_energy', 'log_unnormalized',
-           'hidden_probs', 'visible_probs', 'conditional_probs', 'init_bm', 'init_rbm']
+           'as_float_array', 'check_binary', 'check_params', 'check_int', 'check_real', 'check_bool', 'check_rng',
+           'check_param_tuple', 'energy', 'free_energy', 'log_unnormalized', 'hidden_probs', 'visible_probs',
+           'conditional_probs', 'init_bm', 'init_rbm']
 
 # %% ../nbs/00_models.ipynb #9a32e232
 import os
@@ -140,6 +141,63 @@ def check_params(params, kind=None):
     if W.size == 0:
         raise ValueError(f"an RBM needs at least one visible and one hidden unit, got W of shape {W.shape}")
     return RBM(W, b, c)
+
+# %% ../nbs/00_models.ipynb #245a8778
+def _is_bool(x): return isinstance(x, (bool, np.bool_))
+
+def _interval(low, high, low_open, high_open):
+    "'in [low, high)', '> low', '<= high', ... for error messages"
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None: return f"{'>' if low_open else '>='} {low:g}"
+    if high is not None: return f"{'<' if high_open else '<='} {high:g}"
+    return ""
+
+def check_int(x, name, minimum=None, maximum=None):
+    "`x` as a Python int within [minimum, maximum]; bools, floats and strings are refused"
+    if _is_bool(x) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(x).__name__} {x!r}")
+    if (minimum is not None and x < minimum) or (maximum is not None and x > maximum):
+        raise ValueError(f"{name} must be an integer {_interval(minimum, maximum, False, False)}, got {x!r}")
+    return int(x)
+
+def check_real(x, name, low=None, high=None, low_open=False, high_open=False):
+    "`x` as a finite Python float in the interval given; bools, strings and NaN/inf are refused"
+    if _is_bool(x) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__} {x!r}")
+    v = float(x)
+    ok = (np.isfinite(v) and (low is None or (v > low if low_open else v >= low))
+          and (high is None or (v < high if high_open else v <= high)))
+    if not ok:
+        where = _interval(low, high, low_open, high_open)
+        raise ValueError(f"{name} must be a finite number{' ' + where if where else ''}, got {x!r}")
+    return v
+
+def check_bool(x, name):
+    "`x` as a Python bool; strings, numbers and None are refused (`'no'` would otherwise count as True)"
+    if not _is_bool(x):
+        raise TypeError(f"{name} must be True or False, got {type(x).__name__} {x!r}")
+    return bool(x)
+
+def check_rng(rng, name="rng"):
+    "`np.random.default_rng(rng)`, refusing what it would misread (a bool) or reject (a string, a float)"
+    if isinstance(rng, np.random.Generator): return rng
+    expected = "None, a non-negative integer seed, a SeedSequence, a BitGenerator or a Generator"
+    if _is_bool(rng) or isinstance(rng, (str, bytes, float, np.floating)):
+        raise TypeError(f"{name} must be {expected}, got {type(rng).__name__} {rng!r}")
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be {expected}, got {type(rng).__name__} {rng!r} ({e})") from None
+
+# %% ../nbs/00_models.ipynb #2870cc5e
+def check_param_tuple(params, name="params"):
+    "A known model through `check_params`; any other NamedTuple of arrays field by field (float64, finite)"
+    if isinstance(params, (BM, RBM)):
+        return check_params(params)
+    if not (isinstance(params, tuple) and hasattr(params, "_fields")):
+        raise TypeError(f"{name} must be a NamedTuple of arrays (e.g. RBM or BM), got {type(params).__name__}")
+    return type(params)(*(as_float_array(f, f"{name}.{k}") for k, f in zip(params._fields, params)))
 
 # %% ../nbs/00_models.ipynb #d1762ede
 def energy(params, x, h=None):

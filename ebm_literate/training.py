@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'constant_schedule', 'linear_schedule', 'TrainResult', 'TrainingDiverged', 'ProgressBar', 'exact_ll',
-           'objective_monitor', 'train']
+           'objective_monitor', 'train', 'FitResult', 'fit_lbfgs']
 
 # %% ../nbs/04_training.ipynb #80305a2c
 import math
@@ -14,9 +14,12 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from scipy import optimize
 
-from .models import BM, RBM, as_float_array, check_binary, check_params, n_visible
+from .models import (BM, RBM, as_float_array, check_binary, check_int, check_param_tuple, check_params,
+                                 check_real, n_visible)
 from .exact import log_likelihood, log_partition
+from .gradient import flatten_params, unflatten_params
 
 # %% ../nbs/04_training.ipynb #11cff909
 def _sgd_step_reference(p, g, vel, lr, decay, momentum):
@@ -118,14 +121,6 @@ def objective_monitor(principle, data):
     return lambda params: principle.objective(params, data)
 
 # %% ../nbs/04_training.ipynb #9c97351d
-def _check_params_any(params):
-    "BM/RBM through check_params; any other named tuple of arrays field by field"
-    if isinstance(params, (BM, RBM)):
-        return check_params(params)
-    if not (isinstance(params, tuple) and hasattr(params, "_fields")):
-        raise TypeError(f"params must be a NamedTuple of arrays (e.g. RBM or BM), got {type(params).__name__}")
-    return type(params)(*(as_float_array(f, f"params.{name}") for name, f in zip(params._fields, params)))
-
 def _check_data(params, data):
     if isinstance(params, (BM, RBM)):
         return check_binary(data, "data", n_visible(params))
@@ -168,7 +163,7 @@ def train(params,             # initial parameters (RBM, BM or another NamedTupl
     grad_fn = getattr(principle, "_grad", None) or getattr(principle, "grad", None)
     if not callable(grad_fn):
         raise TypeError(f"principle must have a method grad(params, batch, state, rng), got {type(principle).__name__}")
-    params = _check_params_any(params)
+    params = check_param_tuple(params)
     data = _check_data(params, data)
     n = data.shape[0]
     batch_size = _check_positive_int(batch_size, "batch_size")
@@ -258,3 +253,56 @@ def train(params,             # initial parameters (RBM, BM or another NamedTupl
     finally:
         if bar is not None: bar.close()
     return TrainResult(params, history(), state)
+
+# %% ../nbs/04_training.ipynb #baf0c68b
+class FitResult(NamedTuple):
+    "What `fit_lbfgs` returns"
+    params: object   # the maximizer found, same type as the initial parameters
+    value: float     # the principle's objective there (without the weight-decay penalty)
+    n_iter: int      # L-BFGS iterations
+    n_evals: int     # objective-and-gradient evaluations
+    converged: bool  # whether SciPy reports convergence
+    message: str     # SciPy's message
+
+def _objective_and_grad(principle, data):
+    "params -> (value, grads) of a principle on fixed data, checked once on the first call"
+    if callable(getattr(principle, "value_and_grad", None)):
+        fast = getattr(principle, "_value_and_grad", None) or principle.value_and_grad
+        return lambda p: fast(p, data), principle.value_and_grad
+    if callable(getattr(principle, "objective", None)) and callable(getattr(principle, "grad", None)):
+        f = lambda p: (principle.objective(p, data), principle.grad(p, data, None, None)[0])
+        return f, lambda p, d: f(p)
+    raise TypeError(f"principle must have value_and_grad(params, data), or objective(params, data) and "
+                    f"grad(params, batch, state, rng); got {type(principle).__name__}")
+
+def fit_lbfgs(principle,          # anything with value_and_grad(params, data), or objective and grad
+              params,             # initial parameters (a NamedTuple of arrays); not modified
+              data,               # training data (n_samples, n_features), used whole at every evaluation
+              weight_decay=0.0,   # lambda >= 0: maximize objective - lambda/2 |W|^2 (field W only, as in `train`)
+              max_iter=1000,      # largest number of L-BFGS iterations
+              gtol=1e-7,          # stop when every component of the projected gradient is below this
+             ) -> FitResult:
+    "Maximize a principle's deterministic objective on all of `data` by L-BFGS"
+    params = check_param_tuple(params)
+    data = _check_data(params, data)
+    weight_decay = check_real(weight_decay, "weight_decay", low=0)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    gtol = check_real(gtol, "gtol", low=0, low_open=True)
+    value_and_grad, checked = _objective_and_grad(principle, data)
+    checked(params, data)                         # the principle checks parameters and data once
+
+    def decay_of(name, f):
+        if name != "W": return np.zeros(f.shape)
+        return np.full(f.shape, weight_decay) - (np.diag(np.full(f.shape[0], weight_decay))
+                                                 if isinstance(params, BM) else 0.0)
+    decay = flatten_params(type(params)(*(decay_of(k, f) for k, f in zip(params._fields, params))))
+
+    def negative(theta):
+        value, grads = value_and_grad(unflatten_params(theta, params))
+        return (-(value - 0.5 * np.sum(decay * theta**2)), -(flatten_params(grads) - decay * theta))
+
+    res = optimize.minimize(negative, flatten_params(params), jac=True, method="L-BFGS-B",
+                            options=dict(maxiter=max_iter, gtol=gtol, ftol=1e-15, maxcor=20))
+    best = unflatten_params(res.x, params)
+    value = float(value_and_grad(best)[0])
+    return FitResult(best, value, int(res.nit), int(res.nfev), bool(res.success), str(res.message))

@@ -5,13 +5,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ebm_literate import exact
-from ebm_literate.gradient import exact_gradient
+from ebm_literate.gradient import exact_gradient, flatten_params, unflatten_params
 from ebm_literate.models import BM, RBM, init_bm
 from ebm_literate.pseudolikelihood import (
     GeneralizedPseudoLikelihood, PseudoLikelihood, _SAFE, _choose_bits, _gpl, _log_conditionals_reference,
-    _pl_reference, contiguous_blocks, fit_lbfgs, flatten_params, generalized_pseudolikelihood,
-    generalized_pseudolikelihood_and_grad, log_conditionals, pseudolikelihood, pseudolikelihood_and_grad,
-    unflatten_params)
+    _pl_reference, contiguous_blocks, generalized_pseudolikelihood, generalized_pseudolikelihood_and_grad,
+    log_conditionals, pseudolikelihood, pseudolikelihood_and_grad)
+from ebm_literate.training import fit_lbfgs
 
 
 def random_bm(n, scale, rng):
