@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['softplus_scalar', 'sigmoid_scalar', 'softplus', 'log_sigmoid', 'sigmoid', 'logsumexp', 'BM', 'RBM', 'n_visible',
            'as_float_array', 'check_binary', 'check_params', 'check_int', 'check_real', 'check_bool', 'check_rng',
-           'check_param_tuple', 'energy', 'free_energy', 'log_unnormalized', 'hidden_probs', 'visible_probs',
-           'conditional_probs', 'init_bm', 'init_rbm']
+           'check_param_tuple', 'check_data', 'energy', 'free_energy', 'log_unnormalized', 'hidden_probs',
+           'visible_probs', 'conditional_probs', 'init_bm', 'init_rbm']
 
 # %% ../nbs/00_models.ipynb #9a32e232
 import os
@@ -198,6 +198,15 @@ def check_param_tuple(params, name="params"):
     if not (isinstance(params, tuple) and hasattr(params, "_fields")):
         raise TypeError(f"{name} must be a NamedTuple of arrays (e.g. RBM or BM), got {type(params).__name__}")
     return type(params)(*(as_float_array(f, f"{name}.{k}") for k, f in zip(params._fields, params)))
+
+def check_data(params, x, name="x"):
+    "Data for `params`: binary (n_samples, n_visible) for a BM or RBM, else finite real (n_samples, n_features)"
+    if isinstance(params, (BM, RBM)):
+        return check_binary(x, name, n_visible(params))
+    arr = as_float_array(x, name, ndim=2)
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one sample, got shape {arr.shape}")
+    return arr
 
 # %% ../nbs/00_models.ipynb #d1762ede
 def energy(params, x, h=None):

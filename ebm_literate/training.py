@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from scipy import optimize
 
-from .models import (BM, RBM, as_float_array, check_binary, check_int, check_param_tuple, check_params,
+from .models import (BM, RBM, as_float_array, check_binary, check_data, check_int, check_param_tuple, check_params,
                                  check_real, n_visible)
 from .exact import log_likelihood, log_partition
 from .gradient import flatten_params, unflatten_params
@@ -121,14 +121,6 @@ def objective_monitor(principle, data):
     return lambda params: principle.objective(params, data)
 
 # %% ../nbs/04_training.ipynb #9c97351d
-def _check_data(params, data):
-    if isinstance(params, (BM, RBM)):
-        return check_binary(data, "data", n_visible(params))
-    data = as_float_array(data, "data", ndim=2)
-    if data.shape[0] == 0:
-        raise ValueError(f"data must hold at least one sample, got shape {data.shape}")
-    return data
-
 def _check_positive_int(x, name):
     if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
         raise ValueError(f"{name} must be a positive integer, got {x!r}")
@@ -164,7 +156,7 @@ def train(params,             # initial parameters (RBM, BM or another NamedTupl
     if not callable(grad_fn):
         raise TypeError(f"principle must have a method grad(params, batch, state, rng), got {type(principle).__name__}")
     params = check_param_tuple(params)
-    data = _check_data(params, data)
+    data = check_data(params, data, "data")
     n = data.shape[0]
     batch_size = _check_positive_int(batch_size, "batch_size")
     if batch_size > n:
@@ -284,7 +276,7 @@ def fit_lbfgs(principle,          # anything with value_and_grad(params, data), 
              ) -> FitResult:
     "Maximize a principle's deterministic objective on all of `data` by L-BFGS"
     params = check_param_tuple(params)
-    data = _check_data(params, data)
+    data = check_data(params, data, "data")
     weight_decay = check_real(weight_decay, "weight_decay", low=0)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     gtol = check_real(gtol, "gtol", low=0, low_open=True)
