@@ -6,15 +6,14 @@
 __all__ = ['CD', 'chain_distributions', 'expected_cd_gradient']
 
 # %% ../nbs/05_cd.ipynb #e5cc0084
-import numba
 import numpy as np
 from numba import njit, prange
 
 from .models import BM, RBM, check_binary, check_params, n_visible
 from .exact import binary_states
 from .gradient import _weighted_moments
-from .mcmc import (MAX_TRANSITION_STATES, PARALLEL_MIN_WORK, _bernoulli_log_table, _bm_gibbs_kernel,
-                               _rbm_run, _single_threaded_blas, rng_states, transition_matrix)
+from .mcmc import (MAX_TRANSITION_STATES, _bernoulli_log_table, _bm_gibbs_kernel, _gemm, _parallel,
+                               _rbm_run, _single_threaded_blas, _tile_bounds, _tiles, rng_states, transition_matrix)
 
 # %% ../nbs/05_cd.ipynb #78ef0ee4
 def _logistic(a):
@@ -52,27 +51,36 @@ def _row_weights(m, n):
     s[:m] = 1.0 / m
     return s
 
-@njit(cache=True, parallel=True)
-def _stacked_products(V, P, w, G, gb, n_blocks):
-    "G <- V' P and gb <- w V by blocks of V's columns (rows of G), one per thread, each with its own BLAS call"
-    n = V.shape[1]
-    for q in prange(n_blocks):
-        r0, r1 = q * n // n_blocks, (q + 1) * n // n_blocks
-        np.dot(np.ascontiguousarray(V[:, r0:r1].T), P, G[r0:r1])
+@njit(cache=True, inline="always", error_model="numpy")
+def _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub):
+    "tile q of G <- V' P (a block of V's columns by a block of P's), and gb <- w V for the tiles of the first column block"
+    r0, r1, j0, j1 = _tile_bounds(q, G.shape[0], G.shape[1], n_rb, n_ub)
+    _gemm(V[:, r0:r1].T, P[:, j0:j1], G[r0:r1, j0:j1])
+    if q < n_rb:
         gb[r0:r1] = 0.0
         for i in range(V.shape[0]):
             for j in range(r0, r1):
                 gb[j] += w[i] * V[i, j]
 
+@njit(cache=True, parallel=True, error_model="numpy")
+def _stacked_par(V, P, w, G, gb, n_rb, n_ub):
+    "every tile of `_stacked_tile`, in parallel"
+    for q in prange(n_rb * n_ub):
+        _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub)
+
+@njit(cache=True, error_model="numpy")
+def _stacked_ser(V, P, w, G, gb, n_rb, n_ub):
+    "every tile of `_stacked_tile`, in order on one core: the same arithmetic"
+    for q in range(n_rb * n_ub):
+        _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub)
+
 def _rbm_grad_stacked(V, P, m):
     "RBM gradient from stacked rows V = [v_pos; v_neg], P = [p(h|v_pos) / m; -p(h|v_neg) / m'] (already scaled)"
     w = _row_weights(m, V.shape[0])
-    n_blocks = min(V.shape[1], numba.config.NUMBA_NUM_THREADS)
-    if n_blocks < 2 or V.size * P.shape[1] < PARALLEL_MIN_WORK * 64:
-        return RBM(V.T @ P, w @ V, P.sum(axis=0))
     G, gb = np.empty((V.shape[1], P.shape[1])), np.empty(V.shape[1])
+    n_rb, n_ub = _tiles(V.shape[1], V.shape[0], P.shape[1])       # fixed by the shapes: the same sums on any threads
     with _single_threaded_blas():
-        _stacked_products(V, P, w, G, gb, n_blocks)
+        (_stacked_par if _parallel(V.size * P.shape[1] // 64) else _stacked_ser)(V, P, w, G, gb, n_rb, n_ub)
     return RBM(G, gb, P.sum(axis=0))
 
 def _rbm_stats_diff(v_pos, ph_pos, v_neg, ph_neg):
