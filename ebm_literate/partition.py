@@ -8,7 +8,6 @@ __all__ = ['LogZEstimate', 'base_rate_logits', 'importance_sampling', 'check_bet
            'LogLikelihoodEstimate', 'log_likelihood_estimate', 'raise_log_likelihood', 'adaptive_betas']
 
 # %% ../nbs/11_partition.ipynb #0a2843ba
-from contextlib import nullcontext
 from typing import NamedTuple
 
 import numpy as np
@@ -17,9 +16,9 @@ from scipy.optimize import brentq
 
 from .models import (RBM, as_float_array, check_binary, check_params, log_sigmoid, logsumexp,
                                  n_visible, sigmoid, softplus, _free_energy, _base_rate_logits)
-from .mcmc import (PARALLEL_MIN_WORK, rng_states, _xoshiro_next, _to_uniform, _exp_nonpos, _sigmoid,
-                               _single_threaded_blas, _taylor_exp)
-from .training import ProgressBar
+from .mcmc import (PARALLEL_MIN_WORK, rng_states, _bounds, _exp_nonpos, _fill_uniform, _gemm, _parallel, _progress,
+                               _rbm_grid, _sigmoid, _single_threaded_blas, _taylor_exp, _tile_bounds, _to_uniform,
+                               _xoshiro_next)
 
 # %% ../nbs/11_partition.ipynb #c11a221f
 class LogZEstimate(NamedTuple):
@@ -158,33 +157,6 @@ def _row_reduce(v, db, lin, num, den):
     return s, out
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _rbm_hidden_row(X, c, db, v, a_new, a_old, sample, small, H, D, L, states, log_w, i):
-    "chain i: log_w[i] += log p~_{a_new}(v) - log p~_{a_old}(v) from X[i] = v W; if `sample`, H[i] ~ p_{a_new}(h | v)"
-    n_h = X.shape[1]
-    d = a_new - a_old
-    if sample:                                       # serial: the chain's uniforms, into H[i]
-        s0, s1, s2, s3 = states[i, 0], states[i, 1], states[i, 2], states[i, 3]
-        for j in range(n_h):
-            r, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
-            H[i, j] = _to_uniform(r)
-        states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
-    for j in range(n_h):                             # SIMD: exponentials, comparisons, terms of the increment
-        x = X[i, j] + c[j]
-        z = a_new * x
-        tn = _exp_nonpos(-abs(z))                    # t_k = e^{-|beta_k x|}
-        if small:
-            tp = tn * _taylor_exp(d * abs(x), 9)     # t_{k-1} = t_k e^{(beta_k - beta_{k-1}) |x|}, |d x| <= 1/16
-        else:
-            tp = _exp_nonpos(-abs(a_old * x))
-        if sample:
-            H[i, j] = 1.0 if H[i, j] * (1.0 + tn) < (1.0 if z >= 0.0 else tn) else 0.0
-        L[i, j] = max(x, 0.0)
-        X[i, j] = 1.0 + tn
-        D[i, j] = 1.0 + tp
-    lin, lq = _row_reduce(v[i], db, L[i], X[i], D[i])
-    log_w[i] += d * lin + lq
-
-@njit(cache=True, inline="always", error_model="numpy")
 def _visible_row(Y, a, bias, V, states, i):
     "chain i: V[i, j] <- 1{u < sigmoid(a Y[i, j] + bias[j])}; the uniforms first, then one SIMD pass"
     s0, s1, s2, s3 = states[i, 0], states[i, 1], states[i, 2], states[i, 3]
@@ -202,36 +174,117 @@ def _visible_ser(Y, a, bias, V, states):
     for i in range(Y.shape[0]):
         _visible_row(Y, a, bias, V, states, i)
 
-@njit(cache=True, parallel=True, error_model="numpy")
-def _rbm_ais_blocks(W, WT, b, c, base, betas, small, v, states, log_w, record, n_blocks, last):
-    "Each block of chains annealed through all steps: two BLAS products and two fused passes per step"
-    n_c, n_v = v.shape
-    n_h = W.shape[1]
-    db = b - base
-    K = betas.shape[0] - 1
-    for blk in prange(n_blocks):
-        lo, hi = blk * n_c // n_blocks, (blk + 1) * n_c // n_blocks
-        vb, sb, lw = v[lo:hi], states[lo:hi], log_w[lo:hi]
-        m = hi - lo
-        X, H, D, L = np.empty((m, n_h)), np.empty((m, n_h)), np.empty((m, n_h)), np.empty((m, n_h))
-        Y, bias = np.empty((m, n_v)), np.empty(n_v)
-        for k in range(1, K + 1):
-            a_new, a_old = betas[k], betas[k - 1]
-            np.dot(vb, W, X)                                   # product 1: pre-activations x = v W
-            for i in range(m):
-                _rbm_hidden_row(X, c, db, vb, a_new, a_old, k < K or not last, small[k - 1], H, D, L, sb, lw, i)
-            if record.shape[0] > 0:
-                record[k - 1, lo:hi] = lw
-            if k < K or not last:
-                np.dot(H, WT, Y)                               # product 2: visible fields W h
-                for j in range(n_v):
-                    bias[j] = a_new * b[j] + (1.0 - a_new) * base[j]
-                for i in range(m):
-                    _visible_row(Y, a_new, bias, vb, sb, i)
+@njit(cache=True, inline="always", error_model="numpy")
+def _ais_hidden_tile(v, W, c, db, a_new, a_old, sample, small, UH, H, X, D, L, S, r0, r1, j0, j1, u):
+    """x = v W + c on the tile's chains r0..r1-1 and hidden units j0..j1-1: the increment's partial sums over these
+    units into S[2u] (linear part) and S[2u + 1] (log part), S[-1] <- v . db (first unit block), H sampled at a_new"""
+    _gemm(v[r0:r1], W[:, j0:j1], X[r0:r1, j0:j1])      # product 1: pre-activations
+    d = a_new - a_old
+    for i in range(r0, r1):
+        for j in range(j0, j1):                         # SIMD: exponentials, comparisons, terms of the increment
+            x = X[i, j] + c[j]
+            z = a_new * x
+            tn = _exp_nonpos(-abs(z))                   # t_k = e^{-|beta_k x|}
+            if small:
+                tp = tn * _taylor_exp(d * abs(x), 9)    # t_{k-1} = t_k e^{(beta_k - beta_{k-1}) |x|}, |d x| <= 1/16
+            else:
+                tp = _exp_nonpos(-abs(a_old * x))
+            if sample:
+                H[i, j] = 1.0 if UH[i, j] * (1.0 + tn) < (1.0 if z >= 0.0 else tn) else 0.0
+            L[i, j] = max(x, 0.0)
+            X[i, j] = 1.0 + tn
+            D[i, j] = 1.0 + tp
+        S[2 * u, i], S[2 * u + 1, i] = _row_reduce(db[:0], db[:0], L[i, j0:j1], X[i, j0:j1], D[i, j0:j1])
+        if u == 0:
+            S[S.shape[0] - 1, i] = _row_reduce(v[i], db, db[:0], db[:0], db[:0])[0]
 
-def _n_blocks(n_chains):
-    "Blocks of chains for the RBM kernel: a function of the number of chains only, so results do not depend on threads"
-    return 1 if n_chains < 64 else min(16, 1 << int(np.log2(n_chains / 32)))
+@njit(cache=True, inline="always", error_model="numpy")
+def _ais_visible_tile(H, W, b, base, a, UV, v, Y, r0, r1, j0, j1):
+    "v[r0:r1, j0:j1] ~ p(v | h) at inverse temperature a from product 2, Y = H W', on the tile"
+    _gemm(H[r0:r1], W[j0:j1].T, Y[r0:r1, j0:j1])      # product 2: visible fields W h
+    for i in range(r0, r1):
+        for j in range(j0, j1):                         # SIMD
+            z = a * Y[i, j] + (a * b[j] + (1.0 - a) * base[j])
+            t = _exp_nonpos(-abs(z))
+            v[i, j] = 1.0 if UV[i, j] * (1.0 + t) < (1.0 if z >= 0.0 else t) else 0.0
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _ais_combine(S, n_ub, d, log_w, record, k, r0, r1):
+    "log_w += d (v . db + linear parts) + log parts for chains r0..r1-1, the unit blocks' sums added in order"
+    for i in range(r0, r1):
+        lin, lq = S[S.shape[0] - 1, i], 0.0
+        for u in range(n_ub):
+            lin += S[2 * u, i]
+            lq += S[2 * u + 1, i]
+        log_w[i] += d * lin + lq
+        if record.shape[0] > 0:
+            record[k - 1, i] = log_w[i]
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S,
+              UH, UV, grid, gen_width):
+    """Item q of a pass of step k: tile q of product 1 (hidden pass) or 2 (visible pass) if `tiles`; the log-weights of
+    chain block q if `combine`; then gen_width uniforms per chain of block q for the next pass (into UV or UH)"""
+    n_c = v.shape[0]
+    sample = k < betas.shape[0] - 1                     # the last step only weighs
+    n_rb, n_ub = (grid[0], grid[1]) if hidden else (grid[2], grid[3])
+    if tiles and q < n_rb * n_ub:
+        r0, r1, j0, j1 = _tile_bounds(q, n_c, H.shape[1] if hidden else v.shape[1], n_rb, n_ub)
+        if hidden:
+            _ais_hidden_tile(v, W, c, db, betas[k], betas[k - 1], sample, small[k - 1], UH, H, X, D, L, S,
+                             r0, r1, j0, j1, q // n_rb)
+        else:
+            _ais_visible_tile(H, W, b, base, betas[k], UV, v, Y, r0, r1, j0, j1)
+    if q < grid[4]:
+        g0, g1 = _bounds(q, n_c, grid[4], 1)
+        if combine:
+            _ais_combine(S, grid[1], betas[k] - betas[k - 1], log_w, record, k, g0, g1)
+        if gen_width > 0:
+            _fill_uniform(states[g0:g1], (UV if hidden else UH)[g0:g1, :gen_width])
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _ais_pass_par(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S,
+                  UH, UV, grid, gen_width):
+    "`_ais_item` for every item, in parallel"
+    for q in prange(max(grid[0] * grid[1], grid[2] * grid[3], grid[4])):
+        _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
+                  S, UH, UV, grid, gen_width)
+
+@njit(cache=True, error_model="numpy")
+def _ais_pass_ser(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S,
+                  UH, UV, grid, gen_width):
+    "`_ais_item` for every item, in order on one core: the same arithmetic"
+    for q in range(max(grid[0] * grid[1], grid[2] * grid[3], grid[4])):
+        _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
+                  S, UH, UV, grid, gen_width)
+
+@njit(cache=True, error_model="numpy")
+def _ais_pass(parallel, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L,
+              Y, S, UH, UV, grid, gen_width):
+    "`_ais_pass_par` or `_ais_pass_ser`"
+    if parallel:
+        _ais_pass_par(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
+                      S, UH, UV, grid, gen_width)
+    else:
+        _ais_pass_ser(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
+                      S, UH, UV, grid, gen_width)
+
+@njit(cache=True, error_model="numpy")
+def _rbm_ais_steps(W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S, UH, UV, grid, k0, k1,
+                   parallel):
+    """Steps k0+1..k1 of the K = len(betas) - 1 steps in place on v, log_w (and record): per step a hidden and a visible
+    pass over the tiles of the two products; every step but the last samples, with uniforms drawn one pass ahead"""
+    K = betas.shape[0] - 1
+    n_v, n_h = W.shape
+    if k0 == 0 and K > 1:                               # the first hidden pass's uniforms
+        _ais_pass(parallel, False, False, False, 1, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D,
+                  L, Y, S, UH, UV, grid, n_h)
+    for k in range(k0 + 1, k1 + 1):
+        sample = k < K
+        _ais_pass(parallel, True, True, False, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L,
+                  Y, S, UH, UV, grid, n_v if sample else 0)
+        _ais_pass(parallel, False, sample, True, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D,
+                  L, Y, S, UH, UV, grid, n_h if k + 1 < K else 0)
 
 def _segments(K, progress):
     "Cut points of the schedule: one segment, or about 200 so that a progress bar can follow"
@@ -241,17 +294,21 @@ def _rbm_ais_kernel(W, b, c, base, betas, v, states, record=None, progress=False
     "Anneal the chains `v` in place along `betas`; returns log-weights without log Z_0; `record[k-1]` <- them after step k"
     x_max = float(np.max(np.abs(c) + np.abs(W).sum(axis=0)))    # |x_j| <= x_max for every v
     small = np.abs(np.diff(betas)) * x_max <= 0.0625             # steps where e^{Delta beta |x|} is a polynomial
-    log_w = np.zeros(v.shape[0])
-    n_blocks, WT, K = _n_blocks(v.shape[0]), np.ascontiguousarray(W.T), betas.shape[0] - 1
-    bar = ProgressBar(K, desc="AIS ") if progress else None
-    with _single_threaded_blas() if n_blocks > 1 else nullcontext():
+    (n, n_v), n_h, K = v.shape, W.shape[1], betas.shape[0] - 1
+    grid = _rbm_grid(n, n_v, n_h)                                # tiles fixed by the shapes: same bits on any threads
+    X, D, L, H, UH = (np.empty((n, n_h)) for _ in range(5))
+    Y, UV, S = np.empty((n, n_v)), np.empty((n, n_v)), np.empty((2 * grid[1] + 1, n))
+    log_w = np.zeros(n)
+    rec = np.empty((0, 0)) if record is None else record
+    parallel = _parallel(n * (n_v + n_h) * K)
+    with _single_threaded_blas(), _progress(K, "AIS", progress) as bar:
         cuts = _segments(K, progress)
         for s0, s1 in zip(cuts[:-1], cuts[1:]):                  # segments continue the same chains
-            rec = np.empty((0, 0)) if record is None else record[s0:s1]
-            _rbm_ais_blocks(W, WT, b, c, base, betas[s0:s1 + 1], small[s0:s1], v, states, log_w, rec, n_blocks, s1 == K)
-            if bar is not None: bar.update(s1)
-    if bar is not None: bar.close()
+            _rbm_ais_steps(W, b, c, base, b - base, betas, small, v, H, states, log_w, rec, X, D, L, Y, S, UH, UV, grid, s0, s1,
+                           parallel)
+            bar.update(s1 - s0)
     return log_w
+
 
 # %% ../nbs/11_partition.ipynb #42b8bf0b
 def _bm_ais_numpy(W, b, base, betas, x, uniforms, backward=False):
@@ -311,13 +368,12 @@ def _bm_ais_kernel(W, b, base, betas, x, states, record=None, backward=False, pr
     "Anneal the chains `x` in place along `betas` (scanning units in reverse if `backward`); log-weights without log Z_0"
     log_w, field, K = np.zeros(x.shape[0]), x @ W, betas.shape[0] - 1
     run = _bm_ais_par if x.shape[0] > 1 and x.size * len(betas) >= PARALLEL_MIN_WORK else _bm_ais_ser
-    bar = ProgressBar(K, desc="AIS ") if progress else None
-    cuts = _segments(K, progress)
-    for s0, s1 in zip(cuts[:-1], cuts[1:]):                      # segments continue the same chains and fields
-        rec = np.empty((0, 0)) if record is None else record[s0:s1]
-        run(W, b, base, betas[s0:s1 + 1], x, field, states, log_w, rec, backward, s1 == K)
-        if bar is not None: bar.update(s1)
-    if bar is not None: bar.close()
+    with _progress(K, "AIS", progress) as bar:
+        cuts = _segments(K, progress)
+        for s0, s1 in zip(cuts[:-1], cuts[1:]):                  # segments continue the same chains and fields
+            rec = np.empty((0, 0)) if record is None else record[s0:s1]
+            run(W, b, base, betas[s0:s1 + 1], x, field, states, log_w, rec, backward, s1 == K)
+            bar.update(s1 - s0)
     return log_w
 
 # %% ../nbs/11_partition.ipynb #ccf315e0

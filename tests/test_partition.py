@@ -12,7 +12,7 @@ from ebm_literate.partition import (
     LogZEstimate, ais, reverse_ais, importance_sampling, bridge_sampling, log_likelihood_estimate,
     raise_log_likelihood, base_rate_logits, check_betas, linear_betas, piecewise_betas, salakhutdinov_murray_betas,
     adaptive_betas, _rbm_ais_numpy, _rbm_ais_kernel, _bm_ais_numpy, _bm_ais_kernel, _row_reduce,
-    _weight_stats, _n_blocks)
+    _weight_stats)
 
 
 def random_rbm(n_v, n_h, scale=1.0, seed=0):
@@ -148,8 +148,11 @@ def test_helpers_match_numpy():
         assert abs(lq - (np.log(num).sum() - np.log(den).sum())) < 1e-12 * n
 
 
-def test_blocks_depend_only_on_the_number_of_chains():
-    assert [_n_blocks(n) for n in (2, 63, 64, 100, 128, 1000, 10**6)] == [1, 1, 2, 2, 4, 16, 16]
+def test_tiles_depend_only_on_the_shapes():
+    from ebm_literate.mcmc import MIN_BLOCKS, _rbm_grid
+    g = _rbm_grid(100, 784, 500)                      # 100 chains of a 784-500 RBM: 16 tiles per product
+    assert g[0] * g[1] >= MIN_BLOCKS and g[2] * g[3] >= MIN_BLOCKS and g[4] >= MIN_BLOCKS
+    assert list(_rbm_grid(3, 5, 4)) == [1, 1, 1, 1, 3]    # a tiny problem is one tile
 
 
 # ------------------------------------------------------------------ reproducibility

@@ -162,13 +162,19 @@ def test_schedules_and_history_columns():
     assert list(r2.history) == ["step", "epoch", "seconds", "learning_rate"] and r2.history["step"][-1] == 3
 
 
-def test_exact_ll_monitors_share_log_z_and_are_exact():
+def test_exact_ll_monitors_share_log_z_and_are_exact(monkeypatch):
+    import ebm_literate.training as training
     Y = X[:20]
-    m1, m2 = exact_ll(X), exact_ll(Y)
+    m1, m2 = exact_ll(X, Y)
+    calls, real = [], training.log_partition
+    monkeypatch.setattr(training, "log_partition", lambda p: calls.append(p) or real(p))
     assert m1(RBM0) == pytest.approx(log_likelihood(RBM0, X), abs=1e-12)
     assert m2(RBM0) == pytest.approx(log_likelihood(RBM0, Y), abs=1e-12)
     other = RBM0._replace(c=RBM0.c + 1.0)
     assert m1(other) == pytest.approx(log_likelihood(other, X), abs=1e-12)
+    assert m2(other) == pytest.approx(log_likelihood(other, Y), abs=1e-12)
+    assert len(calls) == 2                            # one enumeration per parameter set, shared by both monitors
+    assert exact_ll(X)(RBM0) == pytest.approx(log_likelihood(RBM0, X), abs=1e-12)
     with pytest.raises(TypeError, match="objective"):
         objective_monitor(object(), X)
     assert objective_monitor(ExactML(), X)(RBM0) == pytest.approx(log_likelihood(RBM0, X))
