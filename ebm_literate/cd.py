@@ -9,9 +9,9 @@ __all__ = ['CD', 'chain_distributions', 'expected_cd_gradient']
 import numpy as np
 from numba import njit, prange
 
-from .models import BM, RBM, check_binary, check_params, n_visible
+from .models import BM, RBM, check_binary, check_int, check_params, check_rng, n_visible
 from .exact import binary_states
-from .gradient import _weighted_moments
+from .gradient import _no_state, _weighted_moments
 from .mcmc import (MAX_TRANSITION_STATES, _bernoulli_log_table, _bm_gibbs_kernel, _gemm, _parallel,
                                _rbm_run, _single_threaded_blas, _tile_bounds, _tiles, rng_states, transition_matrix)
 
@@ -98,10 +98,6 @@ def _bm_stats_diff(x_pos, x_neg):
     a, b = _bm_stats(x_pos), _bm_stats(x_neg)
     return BM(a.W - b.W, a.b - b.b)
 
-def _check_k(k, minimum=1):
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < minimum:
-        raise ValueError(f"k must be an integer >= {minimum} (Gibbs sweeps per update), got {k!r}")
-    return int(k)
 
 # %% ../nbs/05_cd.ipynb #59e1c052
 def _cd_grad(params, batch, k, rng):
@@ -123,21 +119,28 @@ def _cd_grad(params, batch, k, rng):
 class CD:
     "Contrastive divergence CD-k: negative-phase chains start at the batch and run k Gibbs sweeps"
     def __init__(self, k=1): # Gibbs sweeps per update, an integer >= 1
-        self.k = _check_k(k)
+        self.k = check_int(k, "k", 1)
+
+    def check_state(self, params, # current parameters, a `BM` or an `RBM`
+                    state,        # must be None: CD keeps no state
+                   ):
+        "None: CD keeps no state, and refuses one handed in (a PCD state, say) rather than ignore it"
+        return _no_state(self, state)
 
     def grad(self, params,  # current parameters, a `BM` or an `RBM`
              batch,         # minibatch (n, n_visible), binary
-             state=None,    # unused (CD keeps no state); returned unchanged
+             state=None,    # None (CD keeps no state)
              rng=None):     # seed or numpy Generator for the chains
-        "(CD-k estimate of the gradient of the batch's mean log-likelihood, state)"
+        "(CD-k estimate of the gradient of the batch's mean log-likelihood, None)"
         params = check_params(params)
         batch = check_binary(batch, "batch", n_visible(params))
-        return _cd_grad(params, batch, self.k, np.random.default_rng(rng)), state
+        return self._grad(params, batch, self.check_state(params, state), check_rng(rng))
 
     def _grad(self, params, batch, state, rng):
         return _cd_grad(params, batch, self.k, rng), state
 
     def __repr__(self): return f"CD(k={self.k})"
+
 
 # %% ../nbs/05_cd.ipynb #00358f86
 _TINY_LOG = -345.0  # probabilities below exp(-345) ~ 1e-150 are set to zero: subnormal arithmetic is very slow
@@ -159,7 +162,8 @@ def chain_distributions(params, # a `BM` or an `RBM` with at most 12 units in ea
     "Exact distributions q_k = q_0 K^k over the visible states (counting order) of chains started at the rows of `data`"
     params = check_params(params)
     data = check_binary(data, "data", n_visible(params))
-    ks = [_check_k(k, 0) for k in np.atleast_1d(ks)]
+    ks = [check_int(k, f"ks[{i}]", 0) for i, k in enumerate(np.atleast_1d(ks))]
+    if not ks: raise ValueError("ks must hold at least one number of sweeps, got none")
     if any(b < a for a, b in zip(ks, ks[1:])): raise ValueError(f"ks must be non-decreasing, got {ks}")
     n = n_visible(params)
     if isinstance(params, RBM):      # K = P(h|v) P(v|h), applied as two factors
@@ -190,7 +194,7 @@ def expected_cd_gradient(params, # a `BM` or an `RBM` with at most 12 units in e
     "Exact expectation of the CD-k direction over the chains, E_data[phi] - E_{q_k}[phi], in the parameters' type"
     params = check_params(params)
     data = check_binary(data, "data", n_visible(params))
-    q = chain_distributions(params, data, [k])[0]
+    q = chain_distributions(params, data, [check_int(k, "k", 0)])[0]
     states = binary_states(0, q.shape[0], n_visible(params))
     pos = _weighted_moments(params, data, np.full(data.shape[0], 1.0 / data.shape[0]))
     neg = _weighted_moments(params, states, q)

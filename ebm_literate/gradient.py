@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .models import (BM, RBM, as_float_array, check_binary, check_param_tuple, check_params, n_visible,
-                                 sigmoid)
+from .models import (BM, RBM, as_float_array, check_binary, check_param_tuple, check_params, check_rng,
+                                 n_visible, sigmoid)
 from .exact import expectations, log_likelihood, log_partition
 from .mcmc import bm_gibbs, rbm_gibbs
 
@@ -140,17 +140,34 @@ def exact_gradient(params, # a `BM` or an `RBM` small enough to enumerate
     data = check_binary(data, "data", n_visible(params))
     return _subtract(_moments(params, data), _exact_negative_phase(params, "exact_gradient"))
 
+def _no_state(principle, state):
+    "`check_state` of a principle that keeps no state: None passes, anything else is refused rather than ignored"
+    if state is not None:
+        raise TypeError(f"{type(principle).__name__} keeps no state, so state must be None, got {type(state).__name__}")
+    return None
+
 class ExactML:
     "Exact maximum likelihood: the gradient and objective of the mean log-likelihood, by enumeration"
+    def check_state(self, params, # current parameters (`BM` or `RBM`)
+                    state,        # must be None: exact maximum likelihood keeps no state
+                   ):
+        "None: the exact gradient keeps no state"
+        return _no_state(self, state)
+
     def grad(self, params, # current parameters (`BM` or `RBM`)
              batch,        # minibatch, (n_samples, n_visible) binary
-             state=None,   # unused; returned unchanged
+             state=None,   # None (no state)
              rng=None,     # unused: the gradient is exact
             ):
-        "(exact gradient of the batch's mean log-likelihood, state)"
+        "(exact gradient of the batch's mean log-likelihood, None)"
         params = check_params(params)
         batch = check_binary(batch, "batch", n_visible(params))
+        check_rng(rng)
+        return self._grad(params, batch, self.check_state(params, state), rng)
+
+    def _grad(self, params, batch, state, rng):
         return _subtract(_moments(params, batch), _exact_negative_phase(params, "ExactML.grad")), state
+
     def objective(self, params, # current parameters
                   batch,        # data, (n_samples, n_visible) binary
                  ):

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['SQUEEZE', 'PARALLEL_MIN_WORK', 'MIN_BLOCKS', 'TILE_MIN_WORK', 'TILE_UNITS', 'BM_BLOCK', 'BM_DENSE_UPDATE',
-           'BM_LANES_MAX', 'BM_LANES', 'MAX_TRANSITION_STATES', 'rng_states', 'GibbsResult', 'rbm_gibbs', 'bm_gibbs',
-           'gibbs_chain', 'transition_matrix', 'exact_autocorrelation', 'exact_autocorr_time', 'autocorrelation',
-           'integrated_autocorr_time', 'effective_sample_size', 'ChainMean', 'chain_mean']
+           'BM_LANES_MAX', 'BM_LANES', 'MAX_TRANSITION_STATES', 'rng_states', 'check_rng_states', 'GibbsResult',
+           'rbm_gibbs', 'bm_gibbs', 'gibbs_chain', 'transition_matrix', 'exact_autocorrelation', 'exact_autocorr_time',
+           'autocorrelation', 'integrated_autocorr_time', 'effective_sample_size', 'ChainMean', 'chain_mean']
 
 # %% ../nbs/02_mcmc.ipynb #d46a4e13
 import threading
@@ -26,8 +26,8 @@ with warnings.catch_warnings():   # without ipywidgets, tqdm.auto warns and fall
     warnings.simplefilter("ignore")
     from tqdm.auto import tqdm
 
-from .models import (BM, RBM, as_float_array, check_binary, check_params, log_sigmoid, n_visible,
-                                 sigmoid)
+from .models import (BM, RBM, as_float_array, check_binary, check_bool, check_int, check_params,
+                                 check_real, check_rng, log_sigmoid, n_visible, sigmoid)
 from .exact import binary_states
 
 # %% ../nbs/02_mcmc.ipynb #16dc5c3d
@@ -83,10 +83,25 @@ def rng_states(rng,       # anything `np.random.default_rng` accepts
                n_chains,  # number of chains, one generator each
               ):
     "Per-chain xoshiro256** generator states, shape (n_chains, 4) uint64, seeded from `rng`"
-    if isinstance(n_chains, (bool, np.bool_)) or not isinstance(n_chains, (int, np.integer)) or n_chains < 0:
-        raise ValueError(f"n_chains must be a non-negative integer, got {n_chains!r}")
-    seeds = np.random.default_rng(rng).integers(0, 2**64, size=int(n_chains), dtype=np.uint64)
+    n_chains = check_int(n_chains, "n_chains", 0)
+    seeds = check_rng(rng).integers(0, 2**64, size=n_chains, dtype=np.uint64)
     return _seed_states(seeds)
+
+def check_rng_states(states,           # generator states handed back in, e.g. `Chains.rng_states`
+                     n_chains=None,    # the number of chains they must serve, if known
+                     name="rng_states", # the argument's name, for error messages
+                    ):
+    "`states` as a C-contiguous (n_chains, 4) uint64 array of xoshiro256** states, none of them all zero"
+    if not isinstance(states, np.ndarray) or states.dtype != np.uint64:
+        raise TypeError(f"{name} must be a uint64 array of generator states (from rng_states), got "
+                        f"{type(states).__name__}" + (f" of dtype {states.dtype}" if isinstance(states, np.ndarray) else ""))
+    if states.ndim != 2 or states.shape[1] != 4 or (n_chains is not None and states.shape[0] != n_chains):
+        rows = "n_chains" if n_chains is None else n_chains
+        raise ValueError(f"{name} must have shape ({rows}, 4), four 64-bit words per chain, got {states.shape}")
+    zero = np.flatnonzero(~states.any(axis=1))
+    if zero.size:
+        raise ValueError(f"{name}[{zero[0]}] is all zero, a state xoshiro256** never leaves; draw states with rng_states")
+    return np.ascontiguousarray(states)
 
 @njit(cache=True, inline="always")
 def _fill_row(states, out, i):
@@ -548,21 +563,6 @@ class GibbsResult(NamedTuple):
     h: np.ndarray             # hidden states sampled last (those that produced `v`), (n_chains, n_hidden)
     hidden_probs: np.ndarray  # p(h_j = 1 | final v), (n_chains, n_hidden)
 
-def _check_count(k, name, minimum=0):
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {type(k).__name__} {k!r}")
-    if k < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {k}")
-    return int(k)
-
-def _check_beta(beta):
-    if isinstance(beta, (bool, np.bool_)) or not isinstance(beta, (int, float, np.integer, np.floating)):
-        raise TypeError(f"beta must be a real number, got {type(beta).__name__} {beta!r}")
-    beta = float(beta)
-    if not (np.isfinite(beta) and beta >= 0.0):
-        raise ValueError(f"beta must be a finite non-negative inverse temperature, got {beta}")
-    return beta
-
 def rbm_gibbs(params,    # an `RBM`
               v,         # starting visible states, (n_chains, n_visible) binary; not modified
               k,         # number of block-Gibbs sweeps, an integer >= 0
@@ -572,7 +572,7 @@ def rbm_gibbs(params,    # an `RBM`
     "Run `k` block-Gibbs sweeps (h ~ p(h|v), then v ~ p(v|h)) from every row of `v`"
     params = check_params(params, RBM)
     v = check_binary(v, "v", n_visible(params)).copy()
-    k, beta = _check_count(k, "k"), _check_beta(beta)
+    k, beta = check_int(k, "k", 0), check_real(beta, "beta", low=0)
     states = rng_states(rng, v.shape[0])
     h = np.empty((v.shape[0], params.c.shape[0]))
     hp = np.empty_like(h)
@@ -589,7 +589,8 @@ def bm_gibbs(params,        # a `BM`
     "Run `k` single-site Gibbs sweeps (units 0, 1, ..., n-1 in turn) from every row of `x`"
     params = check_params(params, BM)
     x = check_binary(x, "x", n_visible(params)).copy()
-    k, beta = _check_count(k, "k"), _check_beta(beta)
+    k, beta = check_int(k, "k", 0), check_real(beta, "beta", low=0)
+    return_probs = check_bool(return_probs, "return_probs")
     states = rng_states(rng, x.shape[0])
     probs = np.empty_like(x)
     _bm_gibbs_kernel(params.W, params.b, x, k, beta, states, probs)
@@ -605,8 +606,8 @@ def gibbs_chain(params,       # a `BM` or an `RBM`
     "Visible states of Gibbs chains after every `thin` sweeps, shape (n_samples, n_chains, n_visible)"
     params = check_params(params)
     x = check_binary(x, "x", n_visible(params)).copy()
-    n_samples, thin = _check_count(n_samples, "n_samples", 1), _check_count(thin, "thin", 1)
-    beta = _check_beta(beta)
+    n_samples, thin = check_int(n_samples, "n_samples", 1), check_int(thin, "thin", 1)
+    beta = check_real(beta, "beta", low=0)
     states = rng_states(rng, x.shape[0])
     out = np.empty((n_samples,) + x.shape)
     if isinstance(params, RBM):
@@ -640,7 +641,7 @@ def transition_matrix(params,    # a `BM` or an `RBM`, small enough to list its 
                      ):
     "Exact one-sweep Gibbs transition matrix over the visible states (counting order): T[x, y] = P(x -> y)"
     params = check_params(params)
-    beta = _check_beta(beta)
+    beta = check_real(beta, "beta", low=0)
     n = n_visible(params)
     n_other = params.c.shape[0] if isinstance(params, RBM) else 0
     if 2.0**n > MAX_TRANSITION_STATES or 2.0**n_other > MAX_TRANSITION_STATES:
@@ -661,13 +662,35 @@ def transition_matrix(params,    # a `BM` or an `RBM`, small enough to list its 
         Tt = (Tt[idx & ~bit] + Tt[idx | bit]) * p_new[:, None]    # (T T_i)[x, y] = (T[x, y0] + T[x, y1]) p(y_i | y_-i)
     return np.ascontiguousarray(Tt.T)
 
+def _check_stationary_chain(T, p, f):
+    "A transition matrix (m, m) with rows summing to one, a distribution p (m,) and a statistic f (m,) that varies"
+    T = as_float_array(T, "T", ndim=2)
+    m = T.shape[0]
+    if m == 0 or T.shape != (m, m):
+        raise ValueError(f"T must be a square transition matrix (m, m) with m >= 1, got shape {T.shape}")
+    if T.min() < 0 or np.abs(T.sum(axis=1) - 1).max() > 1e-9:
+        raise ValueError(f"T must have non-negative rows that sum to one, got row sums in "
+                         f"[{T.sum(axis=1).min()}, {T.sum(axis=1).max()}] and a least entry {T.min()}")
+    p, f = as_float_array(p, "p", ndim=1), as_float_array(f, "f", ndim=1)
+    for name, x in (("p", p), ("f", f)):
+        if x.shape != (m,):
+            raise ValueError(f"{name} must hold one value per state of T, shape ({m},), got shape {x.shape}")
+    if p.min() < 0 or abs(p.sum() - 1) > 1e-9:
+        raise ValueError(f"p must be a probability distribution (non-negative, summing to one), got sum {p.sum()} "
+                         f"and a least entry {p.min()}")
+    g = f - p @ f
+    if not p @ g**2 > 0:
+        raise ValueError("f must vary under p: its variance under p is zero, so it has no autocorrelation")
+    return T, p, g
+
 def exact_autocorrelation(T,        # transition matrix (m, m), rows summing to one
                           p,        # its stationary distribution (m,)
                           f,        # the statistic's value in every state (m,)
-                          max_lag,  # largest lag
+                          max_lag,  # largest lag, an integer >= 0
                          ):
     "Autocorrelation rho(t), t = 0..max_lag, of f(x_t) for the stationary chain with kernel T"
-    g = f - p @ f
+    T, p, g = _check_stationary_chain(T, p, f)
+    max_lag = check_int(max_lag, "max_lag", 0)
     var = p @ g**2
     rho = np.empty(max_lag + 1)
     Tg = g.copy()
@@ -676,11 +699,15 @@ def exact_autocorrelation(T,        # transition matrix (m, m), rows summing to 
         Tg = T @ Tg
     return rho
 
-def exact_autocorr_time(T, p, f):
+def exact_autocorr_time(T, # transition matrix (m, m), rows summing to one
+                        p, # its stationary distribution (m,)
+                        f, # the statistic's value in every state (m,)
+                       ):
     "Integrated autocorrelation time 1 + 2 sum_{t>=1} rho(t) of f under the stationary chain with kernel T"
-    g = f - p @ f
+    T, p, g = _check_stationary_chain(T, p, f)
     Z = np.linalg.solve(np.eye(len(p)) - T + p[None, :], g)   # sum_t T^t g (fundamental matrix)
     return float(2 * (p @ (g * Z)) / (p @ g**2) - 1)
+
 
 # %% ../nbs/02_mcmc.ipynb #94f7a931
 def _as_trace(x, name="x"):
@@ -688,6 +715,7 @@ def _as_trace(x, name="x"):
     x = as_float_array(x, name)
     if x.ndim == 0: raise ValueError(f"{name} must have a time axis (axis 0), got a scalar")
     if x.shape[0] < 4: raise ValueError(f"{name} must have at least 4 steps along axis 0, got shape {x.shape}")
+    if x.size == 0: raise ValueError(f"{name} must hold at least one chain and one statistic, got shape {x.shape}")
     trailing = x.shape[2:]
     if x.ndim == 1: x = x[:, None]
     return x.reshape(x.shape[0], x.shape[1], -1), trailing
@@ -698,7 +726,7 @@ def autocorrelation(x,             # statistic along chains: (n_steps,), (n_step
     "Autocorrelation rho(t), t = 0..max_lag, averaged over chains around the grand mean: shape (max_lag + 1, ...)"
     x, trailing = _as_trace(x)
     T = x.shape[0]
-    max_lag = T - 1 if max_lag is None else _check_count(max_lag, "max_lag")
+    max_lag = T - 1 if max_lag is None else check_int(max_lag, "max_lag", 0)
     g = x - x.mean(axis=(0, 1))
     f = np.fft.rfft(g, n=2 * T, axis=0)
     acov = np.fft.irfft(f * np.conj(f), n=2 * T, axis=0)[:T].mean(axis=1) / T
@@ -723,9 +751,8 @@ def integrated_autocorr_time(x):
 
 def effective_sample_size(x):
     "Effective number of independent draws n_steps * n_chains / tau, per statistic"
-    x = np.asarray(x, dtype=np.float64)
-    n = x.shape[0] * (x.shape[1] if x.ndim > 1 else 1)
-    return n / integrated_autocorr_time(x)
+    xs, _ = _as_trace(x)
+    return xs.shape[0] * xs.shape[1] / integrated_autocorr_time(x)
 
 class ChainMean(NamedTuple):
     "Mean of a statistic over MCMC chains, with its Monte Carlo standard error"

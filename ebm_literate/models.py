@@ -32,24 +32,34 @@ def sigmoid_scalar(a):
     e = np.exp(a)
     return e / (1.0 + e)
 
+def _as_real(x, name):
+    "`x` as a C-contiguous float64 array (0-d for a number); anything that is not real numbers is a TypeError"
+    try:
+        raw = np.asarray(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__} ({e})") from None
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real numeric array, got {type(x).__name__} of dtype {raw.dtype}")
+    return np.asarray(raw, dtype=np.float64, order="C")   # (unlike np.ascontiguousarray, keeps 0-d arrays 0-d)
+
 def softplus(a):
     "log(1 + exp(a)), elementwise and stable"
-    a = np.asarray(a, dtype=np.float64)
+    a = _as_real(a, "a")
     return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
 
 def log_sigmoid(a):
     "log(sigmoid(a)) = -softplus(-a), elementwise and stable"
-    return -softplus(-np.asarray(a, dtype=np.float64))
+    return -softplus(-_as_real(a, "a"))
 
 def sigmoid(a):
     "1 / (1 + exp(-a)), elementwise, without overflow warnings"
-    a = np.asarray(a, dtype=np.float64)
+    a = _as_real(a, "a")
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 def logsumexp(a, axis=None):
     "log(sum(exp(a))) along `axis`, stable; -inf where every term is -inf or there are none"
-    a = np.asarray(a, dtype=np.float64)
+    a = _as_real(a, "a")
     if a.size == 0 and axis is None: return -np.inf
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
@@ -71,6 +81,8 @@ class RBM(NamedTuple):
 
 def n_visible(params):
     "Number of visible units of a `BM` or an `RBM`"
+    if not isinstance(params, (BM, RBM)):
+        raise TypeError(f"params must be BM or RBM, got {type(params).__name__}")
     return params.b.shape[0]
 
 # %% ../nbs/00_models.ipynb #58cf714a
@@ -78,29 +90,24 @@ def _describe(x):
     x = np.asarray(x)
     return f"an array of shape {x.shape} and dtype {x.dtype}"
 
-def as_float_array(x, name, ndim=None):
-    "`x` as a C-contiguous float64 array, finite, with `ndim` dimensions if given"
-    try:
-        raw = np.asarray(x)
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__} ({e})") from None
-    if raw.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real numeric array, got {type(x).__name__} of dtype {raw.dtype}")
-    arr = np.ascontiguousarray(raw, dtype=np.float64)
+def as_float_array(x, name, ndim=None, finite=True):
+    "`x` as a C-contiguous float64 array, with `ndim` dimensions if given, finite unless `finite=False`"
+    arr = _as_real(x, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got {_describe(arr)}")
-    if not np.all(np.isfinite(arr)):
+    if finite and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"{name} must be finite, got {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
     return arr
 
 def check_binary(x, name, n_features=None):
     "`x` as a (n_samples, n_features) float64 array of zeros and ones; errors name `name`"
-    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    arr = as_float_array(x, name)
     if arr.ndim == 1:
         raise ValueError(f"{name} must be 2-dimensional (n_samples, n_features), got shape {arr.shape}; "
                          f"for a single sample pass {name}[None, :]")
-    arr = as_float_array(arr, name, ndim=2)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional (n_samples, n_features), got {_describe(arr)}")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample, got shape {arr.shape}")
     if n_features is not None and arr.shape[1] != n_features:
@@ -112,35 +119,36 @@ def check_binary(x, name, n_features=None):
                          f"binarize it first, e.g. ({name} > 0.5).astype(float)")
     return arr
 
-def check_params(params, kind=None):
+def check_params(params, kind=None, name="params"):
     "Validate a `BM` or `RBM` (shapes, finiteness, symmetry) and return it with float64 C-contiguous fields"
     kinds = (BM, RBM) if kind is None else (kind,)
     if not isinstance(params, kinds):
         names = " or ".join(k.__name__ for k in kinds)
-        raise TypeError(f"params must be {names}, got {type(params).__name__}")
+        raise TypeError(f"{name} must be {names}, got {type(params).__name__}")
     if isinstance(params, BM):
-        W = as_float_array(params.W, "params.W", ndim=2)
-        b = as_float_array(params.b, "params.b", ndim=1)
+        W = as_float_array(params.W, f"{name}.W", ndim=2)
+        b = as_float_array(params.b, f"{name}.b", ndim=1)
         n = b.shape[0]
-        if n == 0: raise ValueError("params.b must have at least one unit, got shape (0,)")
+        if n == 0: raise ValueError(f"{name}.b must have at least one unit, got shape (0,)")
         if W.shape != (n, n):
-            raise ValueError(f"params.W must have shape ({n}, {n}) to match params.b, got {W.shape}")
+            raise ValueError(f"{name}.W must have shape ({n}, {n}) to match {name}.b, got {W.shape}")
         if np.any(np.diag(W) != 0.0):
             i = int(np.flatnonzero(np.diag(W) != 0.0)[0])
-            raise ValueError(f"params.W must have a zero diagonal, got W[{i}, {i}] = {W[i, i]}")
+            raise ValueError(f"{name}.W must have a zero diagonal, got W[{i}, {i}] = {W[i, i]}")
         if not np.array_equal(W, W.T):
             i, j = np.argwhere(W != W.T)[0]
-            raise ValueError(f"params.W must be symmetric, got W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
+            raise ValueError(f"{name}.W must be symmetric, got W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
         return BM(W, b)
-    W = as_float_array(params.W, "params.W", ndim=2)
-    b = as_float_array(params.b, "params.b", ndim=1)
-    c = as_float_array(params.c, "params.c", ndim=1)
+    W = as_float_array(params.W, f"{name}.W", ndim=2)
+    b = as_float_array(params.b, f"{name}.b", ndim=1)
+    c = as_float_array(params.c, f"{name}.c", ndim=1)
     if W.shape != (b.shape[0], c.shape[0]):
-        raise ValueError(f"params.W must have shape (n_visible, n_hidden) = ({b.shape[0]}, {c.shape[0]}) "
-                         f"to match params.b and params.c, got {W.shape}")
+        raise ValueError(f"{name}.W must have shape (n_visible, n_hidden) = ({b.shape[0]}, {c.shape[0]}) "
+                         f"to match {name}.b and {name}.c, got {W.shape}")
     if W.size == 0:
-        raise ValueError(f"an RBM needs at least one visible and one hidden unit, got W of shape {W.shape}")
+        raise ValueError(f"an RBM needs at least one visible and one hidden unit, got {name}.W of shape {W.shape}")
     return RBM(W, b, c)
+
 
 # %% ../nbs/00_models.ipynb #245a8778
 def _is_bool(x): return isinstance(x, (bool, np.bool_))
@@ -194,7 +202,7 @@ def check_rng(rng, name="rng"):
 def check_param_tuple(params, name="params"):
     "A known model through `check_params`; any other NamedTuple of arrays field by field (float64, finite)"
     if isinstance(params, (BM, RBM)):
-        return check_params(params)
+        return check_params(params, name=name)
     if not (isinstance(params, tuple) and hasattr(params, "_fields")):
         raise TypeError(f"{name} must be a NamedTuple of arrays (e.g. RBM or BM), got {type(params).__name__}")
     return type(params)(*(as_float_array(f, f"{name}.{k}") for k, f in zip(params._fields, params)))
@@ -256,27 +264,21 @@ def conditional_probs(params, x):
 def _base_rate_logits(data, n, name="data", eps=None):
     data = check_binary(data, name, n)
     m = data.shape[0]
-    eps = 1.0 / (m + 2) if eps is None else eps   # keeps log-odds finite for pixels that never change
+    eps = 1.0 / (m + 2) if eps is None else check_real(eps, "eps", 0, 0.5, low_open=True, high_open=True)  # log-odds stay finite
     p = np.clip(data.mean(axis=0), eps, 1 - eps)
     return np.log(p) - np.log1p(-p)
 
 def init_bm(n, rng=None, scale=0.01, data=None):
     "A `BM` with N(0, scale^2) couplings; biases are the data's log-odds if `data` is given, else zero"
-    if not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    if not scale >= 0: raise ValueError(f"scale must be non-negative, got {scale!r}")
-    rng = np.random.default_rng(rng)
+    n, scale, rng = check_int(n, "n", 1), check_real(scale, "scale", low=0), check_rng(rng)
     A = np.triu(rng.normal(0.0, scale, (n, n)), 1)
     b = np.zeros(n) if data is None else _base_rate_logits(data, n)
     return BM(A + A.T, b)
 
 def init_rbm(n_visible, n_hidden, rng=None, scale=0.01, data=None):
     "An `RBM` with N(0, scale^2) weights, zero hidden biases and visible biases at the data's log-odds if `data` is given"
-    for name, v in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    if not scale >= 0: raise ValueError(f"scale must be non-negative, got {scale!r}")
-    rng = np.random.default_rng(rng)
+    n_visible, n_hidden = check_int(n_visible, "n_visible", 1), check_int(n_hidden, "n_hidden", 1)
+    scale, rng = check_real(scale, "scale", low=0), check_rng(rng)
     W = rng.normal(0.0, scale, (n_visible, n_hidden))
     b = np.zeros(n_visible) if data is None else _base_rate_logits(data, n_visible)
     return RBM(W, b, np.zeros(n_hidden))

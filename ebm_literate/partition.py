@@ -14,8 +14,9 @@ import numpy as np
 from numba import njit, prange
 from scipy.optimize import brentq
 
-from .models import (RBM, as_float_array, check_binary, check_params, log_sigmoid, logsumexp,
-                                 n_visible, sigmoid, softplus, _free_energy, _base_rate_logits)
+from .models import (RBM, as_float_array, check_binary, check_bool, check_int, check_params, check_real,
+                                 check_rng, log_sigmoid, logsumexp, n_visible, sigmoid, softplus, _free_energy,
+                                 _base_rate_logits)
 from .mcmc import (PARALLEL_MIN_WORK, rng_states, _bounds, _exp_nonpos, _fill_uniform, _gemm, _parallel, _progress,
                                _rbm_grid, _sigmoid, _single_threaded_blas, _taylor_exp, _tile_bounds, _to_uniform,
                                _xoshiro_next)
@@ -42,13 +43,6 @@ def _estimate(log_w, log_z0, samples, reverse=False):
     lm, se, ess = _weight_stats(log_w)
     return LogZEstimate(log_z0 - lm if reverse else log_z0 + lm, se, ess, log_w, float(log_z0), reverse, samples)
 
-def _check_count(n, name, minimum):
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {type(n).__name__} {n!r}")
-    if n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {n}")
-    return int(n)
-
 def _check_base(base, n):
     if base is None: return np.zeros(n)
     base = as_float_array(base, "base", ndim=1)
@@ -72,9 +66,9 @@ def importance_sampling(params,     # a `BM` or an `RBM`
     "Simple importance sampling of log Z from a factorized Bernoulli proposal"
     params = check_params(params)
     n = n_visible(params)
-    n_samples = _check_count(n_samples, "n_samples", 2)
+    n_samples, chunk = check_int(n_samples, "n_samples", 2), check_int(chunk, "chunk", 1)
     base = _check_base(base, n)
-    rng, p = np.random.default_rng(rng), sigmoid(base)
+    rng, p = check_rng(rng), sigmoid(base)
     log_w, step = np.empty(n_samples), max(1, chunk // n)
     for lo in range(0, n_samples, step):
         x = (rng.random((min(step, n_samples - lo), n)) < p).astype(np.float64)
@@ -97,22 +91,24 @@ def check_betas(betas):
 
 def linear_betas(n_steps): # number of annealing steps K (the schedule has K + 1 values)
     "K + 1 equally spaced inverse temperatures from 0 to 1"
-    return np.linspace(0.0, 1.0, _check_count(n_steps, "n_steps", 1) + 1)
+    return np.linspace(0.0, 1.0, check_int(n_steps, "n_steps", 1) + 1)
 
 def piecewise_betas(edges, # breakpoints rising from 0 to 1, e.g. (0, 0.5, 0.9, 1)
                     steps, # number of equal steps within each piece
                    ):
     "A schedule that is linear within each piece [edges[i], edges[i+1]], with steps[i] steps there"
     edges = check_betas(edges)
+    if isinstance(steps, (str, bytes)) or not hasattr(steps, "__len__"):
+        raise TypeError(f"steps must be a sequence of step counts, one per piece, got {type(steps).__name__}")
     if len(steps) != len(edges) - 1:
         raise ValueError(f"steps must give one count per piece ({len(edges) - 1}), got {len(steps)}")
-    steps = [_check_count(s, "steps[i]", 1) for s in steps]
+    steps = [check_int(s, f"steps[{i}]", 1) for i, s in enumerate(steps)]
     parts = [np.linspace(lo, hi, s, endpoint=False) for lo, hi, s in zip(edges[:-1], edges[1:], steps)]
     return np.concatenate(parts + [np.ones(1)])
 
 def salakhutdinov_murray_betas(n_steps=14500): # total steps; 14,500 is the published schedule
     "Schedule of Salakhutdinov & Murray (2008): steps in proportion 500 : 4000 : 10000 on [0, .5], [.5, .9], [.9, 1]"
-    n_steps = _check_count(n_steps, "n_steps", 3)
+    n_steps = check_int(n_steps, "n_steps", 3)
     s1 = max(1, round(n_steps * 500 / 14500))
     s2 = max(1, round(n_steps * 4000 / 14500))
     return piecewise_betas((0.0, 0.5, 0.9, 1.0), (s1, s2, n_steps - s1 - s2))
@@ -397,7 +393,7 @@ def ais(params,       # a `BM` or an `RBM`
        ) -> LogZEstimate:
     "Annealed importance sampling of log Z, from a factorized base model to `params`"
     params = check_params(params)
-    n_chains = _check_count(n_chains, "n_chains", 2)
+    n_chains, progress = check_int(n_chains, "n_chains", 2), check_bool(progress, "progress")
     betas = salakhutdinov_murray_betas() if betas is None else check_betas(betas)
     base = _check_base(base, n_visible(params))
     states = rng_states(rng, n_chains)
@@ -419,7 +415,7 @@ def reverse_ais(params,     # a `BM` or an `RBM`
     if v.shape[0] < 2:
         raise ValueError(f"v must hold at least two starting states (one per chain), got {v.shape[0]}")
     betas = salakhutdinov_murray_betas() if betas is None else check_betas(betas)
-    base = _check_base(base, n_visible(params))
+    base, progress = _check_base(base, n_visible(params)), check_bool(progress, "progress")
     log_w = _run(params, base, betas[::-1].copy(), v, rng_states(rng, v.shape[0]), backward=True, progress=progress)
     return _estimate(log_w, _base_log_z(params, base), v, reverse=True)
 
@@ -466,9 +462,9 @@ def log_likelihood_estimate(params, # a `BM` or an `RBM`
     params = check_params(params)
     data = check_binary(data, "data", n_visible(params))
     if isinstance(log_z, LogZEstimate):
-        lz, se = log_z.log_z, log_z.stderr
+        lz, se = check_real(log_z.log_z, "log_z.log_z"), check_real(log_z.stderr, "log_z.stderr", low=0)
     elif isinstance(log_z, (int, float, np.integer, np.floating)) and not isinstance(log_z, (bool, np.bool_)):
-        lz, se = float(log_z), 0.0
+        lz, se = check_real(log_z, "log_z"), 0.0
     else:
         raise TypeError(f"log_z must be a LogZEstimate or a number, got {type(log_z).__name__}")
     lp = -_free_energy(params, data)
@@ -502,12 +498,11 @@ def adaptive_betas(params,       # a `BM` or an `RBM`
                   ):
     "A schedule whose steps carry equal spreads of the log-weight increments, measured by pilot AIS runs"
     params = check_params(params)
-    n_steps = _check_count(n_steps, "n_steps", 1)
-    n_chains = _check_count(n_chains, "n_chains", 2)
-    rounds = _check_count(rounds, "rounds", 1)
+    n_steps, n_chains = check_int(n_steps, "n_steps", 1), check_int(n_chains, "n_chains", 2)
+    rounds = check_int(rounds, "rounds", 1)
     base = _check_base(base, n_visible(params))
     grid = linear_betas(500) if pilot is None else check_betas(pilot)
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     for r in range(rounds):
         states = rng_states(rng, n_chains)
         v = _sample_base(base, states, n_chains)

@@ -13,11 +13,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .models import (BM, RBM, check_binary, check_params, n_visible, sigmoid, log_sigmoid, softplus,
-                                 logsumexp, softplus_scalar, sigmoid_scalar, _free_energy)
+from .models import (BM, RBM, check_binary, check_int, check_params, check_rng, n_visible, sigmoid,
+                                 log_sigmoid, softplus, logsumexp, softplus_scalar, sigmoid_scalar, _free_energy)
 from .exact import binary_states
 from .mcmc import _exp_nonpos
-from .gradient import ValueAndGrad, _weighted_moments
+from .gradient import ValueAndGrad, _no_state, _weighted_moments
 
 # %% ../nbs/07_pseudolikelihood.ipynb #18b49035
 def _flip(X, i):
@@ -186,17 +186,14 @@ def _rbm_pl_kernel(V, U, W, b, idx, scale, want_grad):
 
 # %% ../nbs/07_pseudolikelihood.ipynb #bde588c0
 def _check_n_bits(n_bits, n):
-    if n_bits is None: return None
-    if isinstance(n_bits, (bool, np.bool_)) or not isinstance(n_bits, (int, np.integer)) or not 1 <= n_bits <= n:
-        raise ValueError(f"n_bits must be None (every unit) or an integer from 1 to the number of units ({n}), "
-                         f"got {n_bits!r}")
-    return int(n_bits)
+    "None (every unit) or an integer from 1 to the number of units n"
+    return None if n_bits is None else check_int(n_bits, "n_bits", 1, n)
 
 def _choose_bits(m, n, n_bits, rng):
     "Index array of the bits to evaluate and the factor n / k that makes the estimate unbiased"
     if n_bits is None or n_bits == n:
         return np.arange(n)[None, :], 1.0
-    rng = np.random.default_rng(rng)
+    rng = check_rng(rng)
     if n_bits == 1:
         idx = rng.integers(0, n, size=(m, 1))
     else:                                   # a uniformly random k-subset of the bits of each row
@@ -241,7 +238,7 @@ def pseudolikelihood(params,      # a `BM` or an `RBM`
                     ):
     "Mean over the rows of the log-pseudolikelihood sum_i log p(x_i | x_-i)"
     params, x = _check(params, x)
-    return _pl_value_and_grad(params, x, _check_n_bits(n_bits, x.shape[1]), rng, want_grad=False).value
+    return _pl_value_and_grad(params, x, _check_n_bits(n_bits, x.shape[1]), check_rng(rng), want_grad=False).value
 
 def pseudolikelihood_and_grad(params,      # a `BM` or an `RBM`
                               x,           # data, (n_samples, n_visible) binary
@@ -250,7 +247,7 @@ def pseudolikelihood_and_grad(params,      # a `BM` or an `RBM`
                              ) -> ValueAndGrad:
     "Mean log-pseudolikelihood of the rows of `x` and its gradient (an ascent direction) in the parameters' type"
     params, x = _check(params, x)
-    return _pl_value_and_grad(params, x, _check_n_bits(n_bits, x.shape[1]), rng)
+    return _pl_value_and_grad(params, x, _check_n_bits(n_bits, x.shape[1]), check_rng(rng))
 
 # %% ../nbs/07_pseudolikelihood.ipynb #af162df2
 MAX_BLOCK = 20  # largest block of generalized pseudolikelihood: its 2^size states are enumerated
@@ -259,31 +256,35 @@ def contiguous_blocks(n,    # number of units
                       size, # units per block (the last block may be smaller)
                      ):
     "Blocks [0..size-1], [size..2 size-1], ... covering n units"
-    for name, v in (("n", n), ("size", size)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    n, size = check_int(n, "n", 1), check_int(size, "size", 1)
     return [np.arange(s, min(s + size, n)) for s in range(0, n, size)]
 
-def _check_blocks(blocks, n):
-    "Blocks as a list of int64 index arrays; each non-empty, without repeats, at most MAX_BLOCK units, covering 0..n-1"
+def _check_blocks(blocks, n=None):
+    "Blocks as a list of int64 index arrays, each non-empty, without repeats, at most MAX_BLOCK units; given n, covering 0..n-1"
     if isinstance(blocks, (str, bytes)) or not hasattr(blocks, "__len__") or len(blocks) == 0:
         raise ValueError(f"blocks must be a non-empty list of lists of unit indices, got {blocks!r}")
-    out, covered = [], np.zeros(n, dtype=bool)
+    out = []
     for t, S in enumerate(blocks):
-        S = np.asarray(S)
+        try:
+            S = np.asarray(S)
+        except ValueError as e:
+            raise ValueError(f"blocks[{t}] must be a list of integer unit indices, got {S!r} ({e})") from None
         if S.ndim != 1 or S.size == 0 or not np.issubdtype(S.dtype, np.integer):
             raise ValueError(f"blocks[{t}] must be a non-empty list of integer unit indices, got {S.tolist()!r}")
-        if S.min() < 0 or S.max() >= n:
-            raise ValueError(f"blocks[{t}] must hold unit indices from 0 to {n - 1}, got {S.tolist()}")
+        if S.min() < 0 or (n is not None and S.max() >= n):
+            raise ValueError(f"blocks[{t}] must hold unit indices from 0 to {'n - 1' if n is None else n - 1}, "
+                             f"got {S.tolist()}")
         if np.unique(S).size != S.size:
             raise ValueError(f"blocks[{t}] must not repeat a unit, got {S.tolist()}")
         if S.size > MAX_BLOCK:
             raise ValueError(f"blocks[{t}] has {S.size} units and would be enumerated over 2^{S.size} states, "
                              f"more than 2^{MAX_BLOCK}: split it into smaller blocks")
-        covered[S] = True
         out.append(S.astype(np.int64))
-    if not covered.all():
-        raise ValueError(f"blocks must cover every unit; units {np.flatnonzero(~covered).tolist()} are in no block")
+    if n is not None:
+        covered = np.zeros(n, dtype=bool)
+        for S in out: covered[S] = True
+        if not covered.all():
+            raise ValueError(f"blocks must cover every unit; units {np.flatnonzero(~covered).tolist()} are in no block")
     return out
 
 def _gpl(params, X, blocks, want_grad=True, max_rows=2**16):
@@ -331,10 +332,14 @@ def generalized_pseudolikelihood_and_grad(params, # a `BM` or an `RBM`
 class PseudoLikelihood:
     "Learning principle: the mean log-pseudolikelihood and its gradient (every unit, or `n_bits` random units per row)"
     def __init__(self, n_bits=None): # None: every unit, exact; k: unbiased estimate from k random units per row
-        if n_bits is not None and (isinstance(n_bits, (bool, np.bool_)) or not isinstance(n_bits, (int, np.integer))
-                                   or n_bits < 1):
-            raise ValueError(f"n_bits must be None (every unit) or a positive integer, got {n_bits!r}")
-        self.n_bits = n_bits
+        self.n_bits = None if n_bits is None else check_int(n_bits, "n_bits", 1)
+
+    def check_state(self, params, # current parameters
+                    state,        # must be None: pseudolikelihood keeps no state
+                   ):
+        "None: pseudolikelihood keeps no state (and `n_bits` must fit the model)"
+        _check_n_bits(self.n_bits, n_visible(check_params(params)))
+        return _no_state(self, state)
 
     def objective(self, params, # a `BM` or an `RBM`
                   batch,        # data, (n_samples, n_visible) binary
@@ -348,15 +353,16 @@ class PseudoLikelihood:
                       ) -> ValueAndGrad:
         "Mean log-pseudolikelihood of `batch` and its gradient (estimates if `n_bits` is set)"
         params, batch = _check(params, batch, "batch")
-        return _pl_value_and_grad(params, batch, _check_n_bits(self.n_bits, batch.shape[1]), rng)
+        return _pl_value_and_grad(params, batch, _check_n_bits(self.n_bits, batch.shape[1]), check_rng(rng))
 
     def grad(self, params,   # a `BM` or an `RBM`
              batch,          # minibatch, (n_samples, n_visible) binary
-             state=None,     # unused; returned unchanged
+             state=None,     # None (pseudolikelihood keeps no state)
              rng=None,       # seed or np.random.Generator, used only with n_bits
             ):
-        "(gradient of the batch's mean log-pseudolikelihood, state)"
-        return self.value_and_grad(params, batch, rng).grads, state
+        "(gradient of the batch's mean log-pseudolikelihood, None)"
+        _no_state(self, state)
+        return self.value_and_grad(params, batch, rng).grads, None
 
     def _grad(self, params, batch, state, rng):
         return _pl_value_and_grad(params, batch, _check_n_bits(self.n_bits, batch.shape[1]), rng).grads, state
@@ -369,10 +375,15 @@ class PseudoLikelihood:
 class GeneralizedPseudoLikelihood:
     "Learning principle: the mean generalized log-pseudolikelihood over fixed blocks of units, and its gradient"
     def __init__(self, blocks): # list of blocks of unit indices covering every unit
-        if isinstance(blocks, (str, bytes)) or not hasattr(blocks, "__len__") or len(blocks) == 0:
-            raise ValueError(f"blocks must be a non-empty list of lists of unit indices, got {blocks!r}")
-        self.blocks = [np.asarray(S) for S in blocks]
+        self.blocks = _check_blocks(blocks)
         self._checked = {}
+
+    def check_state(self, params, # current parameters
+                    state,        # must be None: generalized pseudolikelihood keeps no state
+                   ):
+        "None: generalized pseudolikelihood keeps no state; the blocks are checked against the model's units"
+        self._blocks(n_visible(check_params(params)))
+        return _no_state(self, state)
 
     def _blocks(self, n):
         if n not in self._checked: self._checked[n] = _check_blocks(self.blocks, n)
@@ -395,11 +406,13 @@ class GeneralizedPseudoLikelihood:
 
     def grad(self, params, # a `BM` or an `RBM`
              batch,        # minibatch, (n_samples, n_visible) binary
-             state=None,   # unused; returned unchanged
+             state=None,   # None (generalized pseudolikelihood keeps no state)
              rng=None,     # unused: the gradient is exact
             ):
-        "(gradient of the batch's mean generalized log-pseudolikelihood, state)"
-        return self.value_and_grad(params, batch).grads, state
+        "(gradient of the batch's mean generalized log-pseudolikelihood, None)"
+        _no_state(self, state)
+        check_rng(rng)
+        return self.value_and_grad(params, batch).grads, None
 
     def _grad(self, params, batch, state, rng):
         return _gpl(params, batch, self._blocks(batch.shape[1])).grads, state

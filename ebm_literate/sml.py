@@ -10,9 +10,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .models import BM, RBM, check_binary, check_params, n_visible
-from .mcmc import _bm_gibbs_kernel, _single_threaded_blas, rng_states
-from .cd import _bm_stats_diff, _chain_from_hidden, _check_k, _hidden_probs_into, _rbm_grad_stacked
+from .models import (BM, RBM, check_binary, check_int, check_param_tuple, check_params, check_real, check_rng,
+                                 n_visible)
+from .mcmc import _bm_gibbs_kernel, _single_threaded_blas, check_rng_states, rng_states
+from .cd import _bm_stats_diff, _chain_from_hidden, _hidden_probs_into, _rbm_grad_stacked
 
 # %% ../nbs/06_sml.ipynb #13b0fe6d
 def _hidden_probs(params, v):
@@ -56,22 +57,29 @@ def _advance(chain_params, chains, k, v=None, ph=None, scale=1.0):
     _chain_from_hidden(chain_params.W, chain_params.b, chain_params.c, h, k, states, v, ph, scale)
     return Chains(v, h, states)
 
-def _check_chains(state, params, name="state"):
+def _check_chains(state, params, n_chains=None, name="state"):
+    "Chains for `params`: binary states of the model's sizes, one hidden row per chain (RBM), one generator per chain"
     if not isinstance(state, Chains):
         raise TypeError(f"{name} must be None or Chains from an earlier update, got {type(state).__name__}")
-    n = n_visible(params)
-    if state.v.ndim != 2 or state.v.shape[1] != n:
-        raise ValueError(f"{name}.v must have shape (n_chains, {n}) to match the model, got {state.v.shape}")
-    if isinstance(params, RBM) and (state.h is None or state.h.shape != (state.v.shape[0], params.c.shape[0])):
-        raise ValueError(f"{name}.h must have shape ({state.v.shape[0]}, {params.c.shape[0]}) for this RBM, "
-                         f"got {None if state.h is None else state.h.shape}")
-    return state
+    v = check_binary(state.v, f"{name}.v", n_visible(params))
+    if n_chains is not None and v.shape[0] != n_chains:
+        raise ValueError(f"{name} must hold n_chains = {n_chains} chains, as this principle was created with, "
+                         f"got {name}.v of shape {v.shape}")
+    h = None
+    if isinstance(params, RBM):
+        if state.h is None:
+            raise ValueError(f"{name}.h must hold the chains' hidden states for an RBM, got None (chains of a BM?)")
+        h = check_binary(state.h, f"{name}.h", params.c.shape[0])
+        if h.shape[0] != v.shape[0]:
+            raise ValueError(f"{name}.h must have one row per chain like {name}.v ({v.shape[0]}), got shape {h.shape}")
+    elif state.h is not None:
+        raise ValueError(f"{name}.h must be None for a BM, which has no hidden units (chains of an RBM?), "
+                         f"got {type(state.h).__name__}")
+    return Chains(v, h, check_rng_states(state.rng_states, v.shape[0], f"{name}.rng_states"))
 
 def _check_n_chains(n_chains):
-    if n_chains is None: return None
-    if isinstance(n_chains, (bool, np.bool_)) or not isinstance(n_chains, (int, np.integer)) or n_chains < 1:
-        raise ValueError(f"n_chains must be None (one chain per batch row) or a positive integer, got {n_chains!r}")
-    return int(n_chains)
+    return None if n_chains is None else check_int(n_chains, "n_chains", 1)
+
 
 # %% ../nbs/06_sml.ipynb #259cd989
 def _pcd_grad(params, batch, chains, k, n_chains, rng):
@@ -91,7 +99,13 @@ class PCD:
     "Stochastic maximum likelihood (persistent contrastive divergence): chains persist between updates"
     def __init__(self, k=1,          # Gibbs sweeps per update, an integer >= 1
                  n_chains=None):     # number of persistent chains; None: as many as rows in the first batch
-        self.k, self.n_chains = _check_k(k), _check_n_chains(n_chains)
+        self.k, self.n_chains = check_int(k, "k", 1), _check_n_chains(n_chains)
+
+    def check_state(self, params, # current parameters, a `BM` or an `RBM`
+                    state,        # None, or the `Chains` of an earlier update
+                   ):
+        "`state` checked against `params` (shapes, binary states, generators): None or Chains ready for `_grad`"
+        return None if state is None else _check_chains(state, params, self.n_chains)
 
     def grad(self, params,  # current parameters, a `BM` or an `RBM`
              batch,         # minibatch (n, n_visible), binary
@@ -100,13 +114,13 @@ class PCD:
         "(PCD-k estimate of the gradient of the batch's mean log-likelihood, advanced Chains)"
         params = check_params(params)
         batch = check_binary(batch, "batch", n_visible(params))
-        if state is not None: _check_chains(state, params)
-        return _pcd_grad(params, batch, state, self.k, self.n_chains, np.random.default_rng(rng))
+        return self._grad(params, batch, self.check_state(params, state), check_rng(rng))
 
     def _grad(self, params, batch, state, rng):
         return _pcd_grad(params, batch, state, self.k, self.n_chains, rng)
 
     def __repr__(self): return f"PCD(k={self.k}, n_chains={self.n_chains})"
+
 
 # %% ../nbs/06_sml.ipynb #a0acfa58
 class FastChains(NamedTuple):
@@ -135,19 +149,34 @@ def _fpcd_grad(params, batch, state, k, n_chains, fast_lr, fast_decay, rng):
     fast = type(params)(*(fast_decay * f + fast_lr * gi for f, gi in zip(fast, g)))
     return g, FastChains(chains, fast)
 
+def _check_fast_chains(state, params, n_chains=None, name="state"):
+    "FastChains for `params`: checked chains and fast parameters of the model's type and shapes"
+    if not isinstance(state, FastChains):
+        raise TypeError(f"{name} must be None or FastChains from an earlier update, got {type(state).__name__}")
+    chains = _check_chains(state.chains, params, n_chains, f"{name}.chains")
+    if type(state.fast) is not type(params):
+        raise TypeError(f"{name}.fast must be a {type(params).__name__} like params, got {type(state.fast).__name__}")
+    fast = check_param_tuple(state.fast, f"{name}.fast")
+    for field, f, p in zip(params._fields, fast, params):
+        if f.shape != p.shape:
+            raise ValueError(f"{name}.fast.{field} must have the shape of params.{field}, {p.shape}, got {f.shape}")
+    return FastChains(chains, fast)
+
 class FastPCD:
     "Fast PCD: persistent chains sample the model plus fast weights that learn quickly and decay quickly"
     def __init__(self, fast_learning_rate, # learning rate of the fast parameters (> 0)
                  k=1,                      # Gibbs sweeps per update
                  fast_decay=0.95,          # factor multiplying the fast parameters at every update, in [0, 1)
                  n_chains=None):           # number of persistent chains; None: rows of the first batch
-        if isinstance(fast_learning_rate, bool) or not isinstance(fast_learning_rate, (int, float, np.floating)) \
-                or not 0 < fast_learning_rate < np.inf:
-            raise ValueError(f"fast_learning_rate must be a positive finite number, got {fast_learning_rate!r}")
-        if isinstance(fast_decay, bool) or not isinstance(fast_decay, (int, float, np.floating)) or not 0 <= fast_decay < 1:
-            raise ValueError(f"fast_decay must be in [0, 1), got {fast_decay!r}")
-        self.fast_learning_rate, self.fast_decay = float(fast_learning_rate), float(fast_decay)
-        self.k, self.n_chains = _check_k(k), _check_n_chains(n_chains)
+        self.fast_learning_rate = check_real(fast_learning_rate, "fast_learning_rate", low=0, low_open=True)
+        self.fast_decay = check_real(fast_decay, "fast_decay", 0, 1, high_open=True)
+        self.k, self.n_chains = check_int(k, "k", 1), _check_n_chains(n_chains)
+
+    def check_state(self, params, # current (regular) parameters, a `BM` or an `RBM`
+                    state,        # None, or the `FastChains` of an earlier update
+                   ):
+        "`state` checked against `params`: None or FastChains ready for `_grad`"
+        return None if state is None else _check_fast_chains(state, params, self.n_chains)
 
     def grad(self, params,  # current (regular) parameters, a `BM` or an `RBM`
              batch,         # minibatch (n, n_visible), binary
@@ -156,13 +185,7 @@ class FastPCD:
         "(fast-PCD estimate of the gradient of the batch's mean log-likelihood, new FastChains)"
         params = check_params(params)
         batch = check_binary(batch, "batch", n_visible(params))
-        if state is not None:
-            if not isinstance(state, FastChains):
-                raise TypeError(f"state must be None or FastChains from an earlier update, got {type(state).__name__}")
-            _check_chains(state.chains, params, "state.chains")
-            if type(state.fast) is not type(params) or any(f.shape != p.shape for f, p in zip(state.fast, params)):
-                raise ValueError("state.fast must have the parameters' type and shapes")
-        return self._grad(params, batch, state, np.random.default_rng(rng))
+        return self._grad(params, batch, self.check_state(params, state), check_rng(rng))
 
     def _grad(self, params, batch, state, rng):
         return _fpcd_grad(params, batch, state, self.k, self.n_chains, self.fast_learning_rate, self.fast_decay, rng)
@@ -170,3 +193,4 @@ class FastPCD:
     def __repr__(self):
         return (f"FastPCD(fast_learning_rate={self.fast_learning_rate}, k={self.k}, fast_decay={self.fast_decay}, "
                 f"n_chains={self.n_chains})")
+

@@ -46,12 +46,19 @@ def _sgd_step(p, g, vel, out, lr, decay, momentum):
     return finite
 
 # %% ../nbs/04_training.ipynb #53f3b49e
+def _check_step(step, n_steps):
+    "step in 0..n_steps - 1 of n_steps >= 1 updates"
+    n_steps = check_int(n_steps, "n_steps", 1)
+    return check_int(step, "step", 0, n_steps - 1), n_steps
+
 def constant_schedule(step, n_steps):
     "Learning-rate factor 1 at every step"
+    _check_step(step, n_steps)
     return 1.0
 
 def linear_schedule(step, n_steps):
     "Learning-rate factor 1 - step / n_steps: linear decay to zero at the end of training"
+    step, n_steps = _check_step(step, n_steps)
     return 1.0 - step / n_steps
 
 SCHEDULES = {"constant": constant_schedule, "linear": linear_schedule}

@@ -188,8 +188,8 @@ def test_hidden_probs_kernel():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="k must be"): CD(0)
-    with pytest.raises(ValueError, match="k must be"): CD(1.5)
-    with pytest.raises(ValueError, match="k must be"): PCD(True)
+    with pytest.raises(TypeError, match="k must be"): CD(1.5)
+    with pytest.raises(TypeError, match="k must be"): PCD(True)
     with pytest.raises(ValueError, match="n_chains"): PCD(n_chains=-1)
     with pytest.raises(ValueError, match="fast_learning_rate"): FastPCD(-0.1)
     with pytest.raises(ValueError, match="fast_decay"): FastPCD(0.1, fast_decay=1.0)

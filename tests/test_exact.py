@@ -103,7 +103,7 @@ def test_expectations_match_sample_means():
 def test_sample_is_seeded_and_checked():
     bm = _bm(5, 1.0, np.random.default_rng(6))
     np.testing.assert_array_equal(sample(bm, 10, rng=1), sample(bm, 10, rng=1))
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
         sample(bm, 0)
     with pytest.raises(TypeError, match="return_hidden applies to an RBM"):
         sample(bm, 3, return_hidden=True)

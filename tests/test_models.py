@@ -108,9 +108,9 @@ def test_energy_needs_hidden_for_rbm():
 
 
 def test_initialiser_errors():
-    with pytest.raises(ValueError, match="n_visible must be a positive integer"):
+    with pytest.raises(ValueError, match="n_visible must be an integer >= 1"):
         init_rbm(0, 3)
-    with pytest.raises(ValueError, match="scale must be non-negative"):
+    with pytest.raises(ValueError, match="scale must be a finite number >= 0"):
         init_bm(3, scale=-1.0)
 
 

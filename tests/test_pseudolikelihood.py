@@ -216,8 +216,11 @@ def test_gpl_gradient_finite_differences(kind):
 def test_principle_interface(principle, kind):
     params = random_model(kind, 6, 3, 0.5, 18)
     X = random_data(12, 6, 19)
-    grads, state = principle.grad(params, X, "state", 20)
-    assert state == "state" and type(grads) is type(params)
+    grads, state = principle.grad(params, X, None, 20)
+    assert state is None and type(grads) is type(params)
+    assert principle.check_state(params, None) is None
+    with pytest.raises(TypeError, match="keeps no state"):
+        principle.grad(params, X, "state", 20)
     assert all(g.shape == p.shape for g, p in zip(grads, params))
     fast, _ = principle._grad(params, X, None, 20)
     assert all(np.array_equal(a, b) for a, b in zip(grads, fast))
@@ -272,9 +275,9 @@ X5 = np.zeros((4, 5))
     (lambda: pseudolikelihood((1, 2), X5), TypeError, "params must be"),
     (lambda: pseudolikelihood(BM5, X5, n_bits=6), ValueError, "n_bits"),
     (lambda: pseudolikelihood_and_grad(RBM5, X5, n_bits=0), ValueError, "n_bits"),
-    (lambda: pseudolikelihood_and_grad(RBM5, X5, n_bits=True), ValueError, "n_bits"),
+    (lambda: pseudolikelihood_and_grad(RBM5, X5, n_bits=True), TypeError, "n_bits"),
     (lambda: PseudoLikelihood(n_bits=0), ValueError, "n_bits"),
-    (lambda: PseudoLikelihood(n_bits=2.5), ValueError, "n_bits"),
+    (lambda: PseudoLikelihood(n_bits=2.5), TypeError, "n_bits"),
     (lambda: PseudoLikelihood(n_bits=9).grad(RBM5, X5), ValueError, "n_bits"),
     (lambda: PseudoLikelihood(n_bits=9)._grad(RBM5, X5, None, 0), ValueError, "n_bits"),
     (lambda: generalized_pseudolikelihood(BM5, X5, [[0, 1], [2, 3]]), ValueError, "cover"),
