@@ -7,7 +7,7 @@ __all__ = ['CD', 'chain_distributions', 'expected_cd_gradient']
 
 # %% ../nbs/05_cd.ipynb #e5cc0084
 import numpy as np
-from numba import njit, prange
+from numba import int64, njit, prange
 
 from .models import BM, RBM, check_binary, check_int, check_params, check_rng, n_visible
 from .exact import binary_states
@@ -51,7 +51,7 @@ def _row_weights(m, n):
     s[:m] = 1.0 / m
     return s
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub):
     "tile q of G <- V' P (a block of V's columns by a block of P's), and gb <- w V for the tiles of the first column block"
     r0, r1, j0, j1 = _tile_bounds(q, G.shape[0], G.shape[1], n_rb, n_ub)
@@ -66,7 +66,7 @@ def _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub):
 def _stacked_par(V, P, w, G, gb, n_rb, n_ub):
     "every tile of `_stacked_tile`, in parallel"
     for q in prange(n_rb * n_ub):
-        _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub)
+        _stacked_tile(int64(q), V, P, w, G, gb, n_rb, n_ub)
 
 @njit(cache=True, error_model="numpy")
 def _stacked_ser(V, P, w, G, gb, n_rb, n_ub):

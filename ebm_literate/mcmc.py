@@ -303,17 +303,19 @@ def _probs_tile(field, bias, beta, scale, U, probs, out, sample):
             if sample:
                 out[i, j] = 1.0 if U[i, j] < p else 0.0
 
-@njit(cache=True, inline="always", error_model="numpy")
-def _half_item(q, x, B, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-               U_next, n_gen):
+@njit(cache=True, error_model="numpy")
+def _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub,
+               states, U_next, n_gen):
     """Item q of a half-sweep: tile q if q < n_rb n_ub, and the next half's uniforms of chain block q if q < n_gen.
-    A tile sets field <- x @ B on its chains and units (if `product`), then samples `out` by the squeeze, or, if
-    `as_probs`, sets probs <- scale p and samples `out` from p if `sample`"""
+    A tile sets field <- x @ W (x @ W' if `transpose`) on its chains and units (if `product`), then samples `out` by
+    the squeeze, or, if `as_probs`, sets probs <- scale p and samples `out` from p if `sample`"""
     if q < n_rb * n_ub:
         r0, r1, j0, j1 = _tile_bounds(q, out.shape[0], out.shape[1], n_rb, n_ub)
         f = field[r0:r1, j0:j1]
-        if product:
-            _gemm(x[r0:r1], B[:, j0:j1], f)
+        if product and transpose:
+            _gemm(x[r0:r1], W[j0:j1].T, f)
+        elif product:
+            _gemm(x[r0:r1], W[:, j0:j1], f)
         if as_probs:
             _probs_tile(f, bias[j0:j1], beta, scale, U[r0:r1, j0:j1], probs[r0:r1, j0:j1], out[r0:r1, j0:j1], sample)
         else:
@@ -323,31 +325,20 @@ def _half_item(q, x, B, bias, beta, U, out, probs, scale, as_probs, product, sam
         _fill_uniform(states[g0:g1], U_next[g0:g1])
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _half_par(x, B, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states, U_next,
-              n_gen):
+def _half_par(x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
+              U_next, n_gen):
     "`_half_item` for every item, in parallel"
     for q in prange(max(n_rb * n_ub, n_gen)):
-        _half_item(q, x, B, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-                   U_next, n_gen)
+        _half_item(int64(q), x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field,
+                   n_rb, n_ub, states, U_next, n_gen)
 
 @njit(cache=True, error_model="numpy")
-def _half_ser(x, B, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states, U_next,
-              n_gen):
+def _half_ser(x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
+              U_next, n_gen):
     "`_half_item` for every item, in order on one core: the same arithmetic"
     for q in range(max(n_rb * n_ub, n_gen)):
-        _half_item(q, x, B, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-                   U_next, n_gen)
-
-@njit(cache=True, error_model="numpy")
-def _half(parallel, x, B, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-          U_next, n_gen):
-    "`_half_par` or `_half_ser`"
-    if parallel:
-        _half_par(x, B, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-                  U_next, n_gen)
-    else:
-        _half_ser(x, B, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-                  U_next, n_gen)
+        _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub,
+                   states, U_next, n_gen)
 
 @njit(cache=True, inline="always")
 def _half_draws(t, n_half, from_hidden, sample_last, n_v, n_h):
@@ -360,27 +351,24 @@ def _half_draws(t, n_half, from_hidden, sample_last, n_v, n_h):
 def _rbm_halves(W, b, c, v, h, probs, n_half, from_hidden, beta, states, scale, sample_last, FH, FV, U, grid,
                 parallel):
     """n_half half-sweeps (the first v|h if from_hidden), then probs <- scale p(h=1|v), h sampled if sample_last.
-    Each half is one pass over the tiles of its product; the uniforms it needs were drawn during the half before"""
+    Each half is one pass over the tiles of its product; the uniforms it needs were drawn during the half before.
+    Pass t = -1 only draws the first half's uniforms; every flag is a run-time value, so one compiled pass serves all"""
     n_v, n_h = W.shape
-    n_gen = grid[4]
-    w = _half_draws(0, n_half, from_hidden, sample_last, n_v, n_h)
-    if w > 0:                                           # the first half's uniforms: no tiles, only generators
-        _half(parallel, v, W, c, beta, U[1], h, probs, scale, False, False, False, FH, 0, 0, states, U[0][:, :w],
-              n_gen)
-    for t in range(n_half + 1):
+    fresh = n_half > 0 and (n_half % 2 == 0) == from_hidden   # the last half was h | v: FH holds v @ W already
+    for t in range(-1, n_half + 1):
+        last = t == n_half                                     # the pass that sets the probabilities
+        visible = 0 <= t < n_half and (t % 2 == 0) == from_hidden
         w = _half_draws(t + 1, n_half, from_hidden, sample_last, n_v, n_h)
-        cur, nxt, gen = U[t % 2], U[(t + 1) % 2][:, :w], n_gen if w > 0 else 0
-        visible = (t % 2 == 0) == from_hidden           # half t < n_half samples v | h
-        if t == n_half:                                 # probabilities; after a hidden half FH holds v @ W already
-            fresh = n_half > 0 and (n_half % 2 == 0) == from_hidden
-            _half(parallel, v, W, c, beta, cur, h, probs, scale, True, not fresh, sample_last, FH, grid[0], grid[1],
-                  states, nxt, 0)
-        elif visible:
-            _half(parallel, h, W.T, b, beta, cur, v, probs, scale, False, True, True, FV, grid[2], grid[3], states,
-                  nxt, gen)
+        n_rb, n_ub = (grid[2], grid[3]) if visible else (grid[0], grid[1])
+        if t < 0:
+            n_rb = 0                                           # no tiles
+        x, bias, out, field = (h, b, v, FV) if visible else (v, c, h, FH)
+        if parallel:
+            _half_par(x, W, visible, bias, beta, U[(t + 2) % 2], out, probs, scale, last, not (last and fresh),
+                      sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0)
         else:
-            _half(parallel, v, W, c, beta, cur, h, probs, scale, False, True, True, FH, grid[0], grid[1], states,
-                  nxt, gen)
+            _half_ser(x, W, visible, bias, beta, U[(t + 2) % 2], out, probs, scale, last, not (last and fresh),
+                      sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0)
 
 class _SingleThreadedBLAS:
     "BLAS on one thread while inside (the kernels call BLAS from their own threads); nested entries cost nothing"

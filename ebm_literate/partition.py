@@ -11,7 +11,7 @@ __all__ = ['LogZEstimate', 'base_rate_logits', 'importance_sampling', 'check_bet
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import int64, njit, prange
 from scipy.optimize import brentq
 
 from .models import (RBM, as_float_array, check_binary, check_bool, check_int, check_params, check_real,
@@ -216,7 +216,7 @@ def _ais_combine(S, n_ub, d, log_w, record, k, r0, r1):
         if record.shape[0] > 0:
             record[k - 1, i] = log_w[i]
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S,
               UH, UV, grid, gen_width):
     """Item q of a pass of step k: tile q of product 1 (hidden pass) or 2 (visible pass) if `tiles`; the log-weights of
@@ -239,48 +239,46 @@ def _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, 
             _fill_uniform(states[g0:g1], (UV if hidden else UH)[g0:g1, :gen_width])
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _ais_pass_par(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S,
-                  UH, UV, grid, gen_width):
+def _ais_pass_par(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
+                  S, UH, UV, grid, gen_width):
     "`_ais_item` for every item, in parallel"
     for q in prange(max(grid[0] * grid[1], grid[2] * grid[3], grid[4])):
-        _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
-                  S, UH, UV, grid, gen_width)
+        _ais_item(int64(q), hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record,
+                  X, D, L, Y, S, UH, UV, grid, gen_width)
 
 @njit(cache=True, error_model="numpy")
-def _ais_pass_ser(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S,
-                  UH, UV, grid, gen_width):
+def _ais_pass_ser(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
+                  S, UH, UV, grid, gen_width):
     "`_ais_item` for every item, in order on one core: the same arithmetic"
     for q in range(max(grid[0] * grid[1], grid[2] * grid[3], grid[4])):
-        _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
-                  S, UH, UV, grid, gen_width)
-
-@njit(cache=True, error_model="numpy")
-def _ais_pass(parallel, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L,
-              Y, S, UH, UV, grid, gen_width):
-    "`_ais_pass_par` or `_ais_pass_ser`"
-    if parallel:
-        _ais_pass_par(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
-                      S, UH, UV, grid, gen_width)
-    else:
-        _ais_pass_ser(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
-                      S, UH, UV, grid, gen_width)
+        _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L,
+                  Y, S, UH, UV, grid, gen_width)
 
 @njit(cache=True, error_model="numpy")
 def _rbm_ais_steps(W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S, UH, UV, grid, k0, k1,
                    parallel):
     """Steps k0+1..k1 of the K = len(betas) - 1 steps in place on v, log_w (and record): per step a hidden and a visible
-    pass over the tiles of the two products; every step but the last samples, with uniforms drawn one pass ahead"""
+    pass over the tiles of the two products; every step but the last samples, with uniforms drawn one pass ahead.
+    A run starts with a pass that only draws the first hidden pass's uniforms; all flags are run-time values, so one
+    compiled pass serves every kind"""
     K = betas.shape[0] - 1
     n_v, n_h = W.shape
-    if k0 == 0 and K > 1:                               # the first hidden pass's uniforms
-        _ais_pass(parallel, False, False, False, 1, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D,
-                  L, Y, S, UH, UV, grid, n_h)
-    for k in range(k0 + 1, k1 + 1):
+    for p in range(2 * k0 - (1 if k0 == 0 else 0), 2 * k1):
+        k, hidden = max(p // 2 + 1, 1), p % 2 == 0            # pass p of step k; p = -1 draws the first uniforms
         sample = k < K
-        _ais_pass(parallel, True, True, False, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L,
-                  Y, S, UH, UV, grid, n_v if sample else 0)
-        _ais_pass(parallel, False, sample, True, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D,
-                  L, Y, S, UH, UV, grid, n_h if k + 1 < K else 0)
+        if p < 0:
+            width = n_h if K > 1 else 0
+        elif hidden:
+            width = n_v if sample else 0
+        else:
+            width = n_h if k + 1 < K else 0
+        tiles, combine = p >= 0 and (hidden or sample), p >= 0 and not hidden
+        if parallel:
+            _ais_pass_par(hidden and p >= 0, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w,
+                          record, X, D, L, Y, S, UH, UV, grid, width)
+        else:
+            _ais_pass_ser(hidden and p >= 0, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w,
+                          record, X, D, L, Y, S, UH, UV, grid, width)
 
 def _segments(K, progress):
     "Cut points of the schedule: one segment, or about 200 so that a progress bar can follow"

@@ -360,3 +360,11 @@ def test_estimated_tau_matches_exact_on_a_small_bm():
     group_taus = np.array([integrated_autocorr_time(trace[:, 8 * g:8 * g + 8].sum(-1)) for g in range(4)])
     assert abs(group_taus.mean() - tau) < 4 * group_taus.std(ddof=1) / 2
     assert abs(group.mean() - tau) < 4 * group.std(ddof=1) / 2
+
+
+def test_vectorized_sigmoid_equals_the_stable_formula():
+    from ebm_literate.mcmc import _sigmoid_fill
+    a = np.concatenate([np.linspace(-700, 700, 20001), [0.0, -0.0, 1e-300, -1e-300]])
+    out = np.empty_like(a)
+    _sigmoid_fill(a, out)
+    np.testing.assert_allclose(out, sigmoid(a), rtol=1e-15, atol=0)     # as the Gibbs chapter shows
