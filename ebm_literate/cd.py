@@ -6,6 +6,7 @@
 __all__ = ['CD', 'chain_distributions', 'expected_cd_gradient']
 
 # %% ../nbs/05_cd.ipynb #e5cc0084
+import numba
 import numpy as np
 from numba import int64, njit, prange
 
@@ -57,10 +58,12 @@ def _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub):
     r0, r1, j0, j1 = _tile_bounds(q, G.shape[0], G.shape[1], n_rb, n_ub)
     _gemm(V[:, r0:r1].T, P[:, j0:j1], G[r0:r1, j0:j1])
     if q < n_rb:
-        gb[r0:r1] = 0.0
+        g = gb[r0:r1]
+        g[:] = 0.0
         for i in range(V.shape[0]):
-            for j in range(r0, r1):
-                gb[j] += w[i] * V[i, j]
+            vr, wi = V[i, r0:r1], w[i]
+            for j in range(g.shape[0]):                 # SIMD
+                g[j] += wi * vr[j]
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _stacked_par(V, P, w, G, gb, n_rb, n_ub):
@@ -79,7 +82,7 @@ def _rbm_grad_stacked(V, P, m):
     w = _row_weights(m, V.shape[0])
     G, gb = np.empty((V.shape[1], P.shape[1])), np.empty(V.shape[1])
     n_rb, n_ub = _tiles(V.shape[1], V.shape[0], P.shape[1])       # fixed by the shapes: the same sums on any threads
-    with _single_threaded_blas():
+    with _single_threaded_blas(), numba.parallel_chunksize(1):
         (_stacked_par if _parallel(V.size * P.shape[1] // 64) else _stacked_ser)(V, P, w, G, gb, n_rb, n_ub)
     return RBM(G, gb, P.sum(axis=0))
 

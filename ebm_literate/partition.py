@@ -10,6 +10,7 @@ __all__ = ['LogZEstimate', 'base_rate_logits', 'importance_sampling', 'check_bet
 # %% ../nbs/11_partition.ipynb #0a2843ba
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import int64, njit, prange
 from scipy.optimize import brentq
@@ -176,9 +177,11 @@ def _ais_hidden_tile(v, W, c, db, a_new, a_old, sample, small, UH, H, X, D, L, S
     units into S[2u] (linear part) and S[2u + 1] (log part), S[-1] <- v . db (first unit block), H sampled at a_new"""
     _gemm(v[r0:r1], W[:, j0:j1], X[r0:r1, j0:j1])      # product 1: pre-activations
     d = a_new - a_old
-    for i in range(r0, r1):
-        for j in range(j0, j1):                         # SIMD: exponentials, comparisons, terms of the increment
-            x = X[i, j] + c[j]
+    cb = c[j0:j1]
+    for i in range(r0, r1):                             # rows as contiguous views indexed from 0: SIMD loops
+        xr, hr, ur, lr, dr = X[i, j0:j1], H[i, j0:j1], UH[i, j0:j1], L[i, j0:j1], D[i, j0:j1]
+        for j in range(xr.shape[0]):                    # exponentials, comparisons, terms of the increment
+            x = xr[j] + cb[j]
             z = a_new * x
             tn = _exp_nonpos(-abs(z))                   # t_k = e^{-|beta_k x|}
             if small:
@@ -186,11 +189,11 @@ def _ais_hidden_tile(v, W, c, db, a_new, a_old, sample, small, UH, H, X, D, L, S
             else:
                 tp = _exp_nonpos(-abs(a_old * x))
             if sample:
-                H[i, j] = 1.0 if UH[i, j] * (1.0 + tn) < (1.0 if z >= 0.0 else tn) else 0.0
-            L[i, j] = max(x, 0.0)
-            X[i, j] = 1.0 + tn
-            D[i, j] = 1.0 + tp
-        S[2 * u, i], S[2 * u + 1, i] = _row_reduce(db[:0], db[:0], L[i, j0:j1], X[i, j0:j1], D[i, j0:j1])
+                hr[j] = 1.0 if ur[j] * (1.0 + tn) < (1.0 if z >= 0.0 else tn) else 0.0
+            lr[j] = max(x, 0.0)
+            xr[j] = 1.0 + tn
+            dr[j] = 1.0 + tp
+        S[2 * u, i], S[2 * u + 1, i] = _row_reduce(db[:0], db[:0], lr, xr, dr)
         if u == 0:
             S[S.shape[0] - 1, i] = _row_reduce(v[i], db, db[:0], db[:0], db[:0])[0]
 
@@ -198,11 +201,13 @@ def _ais_hidden_tile(v, W, c, db, a_new, a_old, sample, small, UH, H, X, D, L, S
 def _ais_visible_tile(H, W, b, base, a, UV, v, Y, r0, r1, j0, j1):
     "v[r0:r1, j0:j1] ~ p(v | h) at inverse temperature a from product 2, Y = H W', on the tile"
     _gemm(H[r0:r1], W[j0:j1].T, Y[r0:r1, j0:j1])      # product 2: visible fields W h
+    bb, ab = b[j0:j1], base[j0:j1]
     for i in range(r0, r1):
-        for j in range(j0, j1):                         # SIMD
-            z = a * Y[i, j] + (a * b[j] + (1.0 - a) * base[j])
+        yr, vr, ur = Y[i, j0:j1], v[i, j0:j1], UV[i, j0:j1]
+        for j in range(yr.shape[0]):                    # SIMD
+            z = a * yr[j] + (a * bb[j] + (1.0 - a) * ab[j])
             t = _exp_nonpos(-abs(z))
-            v[i, j] = 1.0 if UV[i, j] * (1.0 + t) < (1.0 if z >= 0.0 else t) else 0.0
+            vr[j] = 1.0 if ur[j] * (1.0 + t) < (1.0 if z >= 0.0 else t) else 0.0
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _ais_combine(S, n_ub, d, log_w, record, k, r0, r1):
@@ -295,7 +300,7 @@ def _rbm_ais_kernel(W, b, c, base, betas, v, states, record=None, progress=False
     log_w = np.zeros(n)
     rec = np.empty((0, 0)) if record is None else record
     parallel = _parallel(n * (n_v + n_h) * K)
-    with _single_threaded_blas(), _progress(K, "AIS", progress) as bar:
+    with _single_threaded_blas(), numba.parallel_chunksize(1), _progress(K, "AIS", progress) as bar:
         cuts = _segments(K, progress)
         for s0, s1 in zip(cuts[:-1], cuts[1:]):                  # segments continue the same chains
             _rbm_ais_steps(W, b, c, base, b - base, betas, small, v, H, states, log_w, rec, X, D, L, Y, S, UH, UV, grid, s0, s1,
