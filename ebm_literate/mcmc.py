@@ -319,11 +319,13 @@ def _probs_row(field, bias, beta, scale, u, probs, out, sample):
 
 @njit(cache=True, error_model="numpy")
 def _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub,
-               states, U_next, n_gen):
+               states, U_next, n_gen, row0, scale0):
     """Item q of a half-sweep: tile q if q < n_rb n_ub, and the next half's uniforms of chain block q if q < n_gen.
-    A tile sets field <- x @ W (x @ W' if `transpose`) on its chains and units (if `product`), then samples `out` by
-    the squeeze, or, if `as_probs`, sets probs <- scale p and samples `out` from p if `sample`. Each row of a tile
-    goes to the elementwise loops as contiguous views indexed from 0, which the compiler vectorizes"""
+    A tile sets field <- x @ W (x @ W' if `transpose`) on its rows and units (if `product`), then samples `out` by
+    the squeeze, or, if `as_probs`, sets probs <- scale p and samples `out` from p if `sample`; there the first
+    row0 rows are not chains (the data of a positive phase): their probabilities are scaled by scale0 and not
+    sampled, and chain i is row row0 + i. Each row of a tile goes to the elementwise loops as contiguous views
+    indexed from 0, which the compiler vectorizes"""
     if q < n_rb * n_ub:
         r0, r1, j0, j1 = _tile_bounds(q, out.shape[0], out.shape[1], n_rb, n_ub)
         if product and transpose:
@@ -332,8 +334,9 @@ def _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, p
             _gemm(x[r0:r1], W[:, j0:j1], field[r0:r1, j0:j1])
         for i in range(r0, r1):
             if as_probs:
-                _probs_row(field[i, j0:j1], bias[j0:j1], beta, scale, U[i, j0:j1], probs[i, j0:j1], out[i, j0:j1],
-                           sample)
+                chain = i >= row0
+                _probs_row(field[i, j0:j1], bias[j0:j1], beta, scale if chain else scale0,
+                           U[max(i - row0, 0), j0:j1], probs[i, j0:j1], out[i, j0:j1], sample and chain)
             else:
                 _bernoulli_row(U[i, j0:j1], field[i, j0:j1], bias[j0:j1], beta, out[i, j0:j1])
     if q < n_gen:
@@ -342,19 +345,19 @@ def _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, p
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _half_par(x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-              U_next, n_gen):
+              U_next, n_gen, row0, scale0):
     "`_half_item` for every item, in parallel"
     for q in prange(max(n_rb * n_ub, n_gen)):
         _half_item(int64(q), x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field,
-                   n_rb, n_ub, states, U_next, n_gen)
+                   n_rb, n_ub, states, U_next, n_gen, row0, scale0)
 
 @njit(cache=True, error_model="numpy")
 def _half_ser(x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-              U_next, n_gen):
+              U_next, n_gen, row0, scale0):
     "`_half_item` for every item, in order on one core: the same arithmetic"
     for q in range(max(n_rb * n_ub, n_gen)):
         _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub,
-                   states, U_next, n_gen)
+                   states, U_next, n_gen, row0, scale0)
 
 @njit(cache=True, inline="always")
 def _half_draws(t, n_half, from_hidden, sample_last, n_v, n_h):
@@ -364,27 +367,33 @@ def _half_draws(t, n_half, from_hidden, sample_last, n_v, n_h):
     return n_h if t == n_half and sample_last else 0
 
 @njit(cache=True, error_model="numpy")
-def _rbm_halves(W, b, c, v, h, probs, n_half, from_hidden, beta, states, scale, sample_last, FH, FV, U, grid,
-                parallel):
-    """n_half half-sweeps (the first v|h if from_hidden), then probs <- scale p(h=1|v), h sampled if sample_last.
-    Each half is one pass over the tiles of its product; the uniforms it needs were drawn during the half before.
-    Pass t = -1 only draws the first half's uniforms; every flag is a run-time value, so one compiled pass serves all"""
+def _rbm_halves(W, b, c, v, h, probs, n_pre, scale_pre, n_half, from_hidden, beta, states, scale, sample_last, FH, FV,
+                U, grid, parallel):
+    """n_half half-sweeps of the chains in rows n_pre.. of v and h (the first v|h if from_hidden), then, for all rows,
+    probs <- p(h=1|v) scaled by scale (chains) or scale_pre (the first n_pre rows), h of the chains sampled if
+    sample_last. Each half is one pass over the tiles of its product; the uniforms it needs were drawn during the half
+    before. Pass t = -1 only draws the first half's uniforms; every flag is a run-time value, so one compiled pass
+    serves all"""
     n_v, n_h = W.shape
-    fresh = n_half > 0 and (n_half % 2 == 0) == from_hidden   # the last half was h | v: FH holds v @ W already
+    vc, hc, FC = v[n_pre:], h[n_pre:], FH[n_pre:]              # the chains
+    fresh = n_pre == 0 and n_half > 0 and (n_half % 2 == 0) == from_hidden   # the last half was h | v: FH is v @ W
     for t in range(-1, n_half + 1):
-        last = t == n_half                                     # the pass that sets the probabilities
+        last = t == n_half                                     # the pass that sets the probabilities, on every row
         visible = 0 <= t < n_half and (t % 2 == 0) == from_hidden
         w = _half_draws(t + 1, n_half, from_hidden, sample_last, n_v, n_h)
-        n_rb, n_ub = (grid[2], grid[3]) if visible else (grid[0], grid[1])
+        n_rb, n_ub = (grid[5], grid[6]) if last else (grid[2], grid[3]) if visible else (grid[0], grid[1])
         if t < 0:
             n_rb = 0                                           # no tiles
-        x, bias, out, field = (h, b, v, FV) if visible else (v, c, h, FH)
+        x, bias, out, field = (v, c, h, FH) if last else (hc, b, vc, FV) if visible else (vc, c, hc, FC)
+        row0 = n_pre if last else 0
         if parallel:
             _half_par(x, W, visible, bias, beta, U[(t + 2) % 2], out, probs, scale, last, not (last and fresh),
-                      sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0)
+                      sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0,
+                      row0, scale_pre)
         else:
             _half_ser(x, W, visible, bias, beta, U[(t + 2) % 2], out, probs, scale, last, not (last and fresh),
-                      sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0)
+                      sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0,
+                      row0, scale_pre)
 
 class _SingleThreadedBLAS:
     "BLAS on one thread while inside (the kernels call BLAS from their own threads); nested entries cost nothing"
@@ -414,31 +423,37 @@ def _progress(total, desc, show):
     "A `tqdm.auto` bar over `total` steps (a widget in notebooks, text on stderr elsewhere), silent unless `show`"
     return tqdm(total=total, desc=desc, disable=not show)
 
-_WORKSPACE = {}   # (thread, n_chains, n_v, n_h) -> scratch arrays reused across calls: fresh large arrays cost page faults
+_WORKSPACE = {}   # (thread, shapes) -> scratch arrays reused across calls: fresh large arrays cost page faults
 
-def _workspace(n, n_v, n_h):
-    "Fields (n, n_h) and (n, n_v) and two uniform buffers (2, n, max(n_v, n_h)), kept for the next call from this thread"
-    key = (threading.get_ident(), n, n_v, n_h)
+def _workspace(n_rows, n, n_v, n_h):
+    "Fields (n_rows, n_h) and (n, n_v), uniforms (2, n, max(n_v, n_h)) for n chains, kept for the next call"
+    key = (threading.get_ident(), n_rows, n, n_v, n_h)
     if key not in _WORKSPACE:
         if len(_WORKSPACE) >= 16: _WORKSPACE.clear()
-        _WORKSPACE[key] = (np.empty((n, n_h)), np.empty((n, n_v)), np.empty((2, n, max(n_v, n_h))))
+        _WORKSPACE[key] = (np.empty((n_rows, n_h)), np.empty((n, n_v)), np.empty((2, n, max(n_v, n_h))))
     return _WORKSPACE[key]
 
-def _rbm_grid(n, n_v, n_h):
-    "Tiles of the hidden product (row blocks, unit blocks), of the visible product, and blocks of generators"
-    return np.array(_tiles(n, n_v, n_h) + _tiles(n, n_h, n_v) + (min(n, MIN_BLOCKS),), dtype=np.int64)
+def _rbm_grid(n, n_v, n_h, n_rows=None):
+    """Tiles of the chains' hidden product (row blocks, unit blocks), of their visible product, blocks of generators,
+    and tiles of the final hidden product over all n_rows rows (the chains and any rows before them)"""
+    n_rows = n if n_rows is None else n_rows
+    return np.array(_tiles(n, n_v, n_h) + _tiles(n, n_h, n_v) + (min(n, MIN_BLOCKS),) + _tiles(n_rows, n_v, n_h),
+                    dtype=np.int64)
 
 def _parallel(work):
     "Whether `work` unit updates are worth a parallel launch (the arithmetic is the same either way)"
     return work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1
 
-def _rbm_run(W, b, c, v, h, probs, n_half, from_hidden, beta, states, scale=1.0, sample_last=False):
-    "`_rbm_halves` with scratch space, one-thread BLAS and tiles fixed by the shapes: the same bits on any threads"
-    n, n_v, n_h = v.shape[0], W.shape[0], W.shape[1]
-    FH, FV, U = _workspace(n, n_v, n_h)
+def _rbm_run(W, b, c, v, h, probs, n_half, from_hidden, beta, states, scale=1.0, sample_last=False, n_pre=0,
+             scale_pre=1.0):
+    """`_rbm_halves` with scratch space, one-thread BLAS and tiles fixed by the shapes: the same bits on any threads.
+    The chains are the rows of v and h after the first n_pre, which only get probabilities (scaled by scale_pre)"""
+    n_rows, n_v, n_h = v.shape[0], W.shape[0], W.shape[1]
+    n = n_rows - n_pre
+    FH, FV, U = _workspace(n_rows, n, n_v, n_h)
     with _single_threaded_blas(), numba.parallel_chunksize(1):   # threads take tiles as they come free
-        _rbm_halves(W, b, c, v, h, probs, n_half, from_hidden, beta, states, scale, sample_last, FH, FV, U,
-                    _rbm_grid(n, n_v, n_h), _parallel(n * (n_v + n_h) * max(n_half, 1)))
+        _rbm_halves(W, b, c, v, h, probs, n_pre, scale_pre, n_half, from_hidden, beta, states, scale, sample_last,
+                    FH, FV, U, _rbm_grid(n, n_v, n_h, n_rows), _parallel((n_rows + n * max(n_half, 1)) * (n_v + n_h)))
 
 def _rbm_gibbs_kernel(W, b, c, v, h, hidden_p, k, beta, states):
     "k block-Gibbs sweeps in place on `v`; `h` gets the last sampled hidden layer, `hidden_p` p(h=1 | final v)"

@@ -12,20 +12,19 @@ import numpy as np
 
 from .models import (BM, RBM, check_binary, check_int, check_param_tuple, check_params, check_real, check_rng,
                                  n_visible)
-from .mcmc import _bm_gibbs_kernel, _single_threaded_blas, check_rng_states, rng_states
-from .cd import _bm_stats_diff, _chain_from_hidden, _hidden_probs_into, _rbm_grad_stacked
+from .mcmc import _bm_gibbs_kernel, _rbm_run, _single_threaded_blas, check_rng_states, rng_states
+from .cd import _NO_STATES, _bm_stats_diff, _chain_from_hidden, _hidden_probs_into, _rbm_grad_stacked
 
 # %% ../nbs/06_sml.ipynb #13b0fe6d
 def _hidden_probs(params, v):
     "p(h = 1 | v) for the rows of v"
     return _hidden_probs_into(params.W, params.c, v, np.empty((v.shape[0], params.c.shape[0])))
 
-def _stacked(params, batch, n_chains):
-    "Stacked arrays V = [batch; chains' states], P = [p(h|batch) / m; chains' scaled probabilities], upper halves filled"
+def _stacked(batch, n_chains, n_hidden):
+    "Stacked arrays V = [batch; room for the chains' states] and P for the probabilities of both, one product for all"
     m = batch.shape[0]
-    V, P = np.empty((m + n_chains, batch.shape[1])), np.empty((m + n_chains, params.c.shape[0]))
+    V, P = np.empty((m + n_chains, batch.shape[1])), np.empty((m + n_chains, n_hidden))
     V[:m] = batch
-    _hidden_probs_into(params.W, params.c, batch, P[:m], 1.0 / m)
     return V, P
 
 class Chains(NamedTuple):
@@ -89,11 +88,15 @@ def _pcd_grad(params, batch, chains, k, n_chains, rng):
     if isinstance(params, BM):
         chains = _advance(params, chains, k)
         return _bm_stats_diff(batch, chains.v), chains
-    m = batch.shape[0]
+    (m, n), W, b, c = (batch.shape[0], chains.v.shape[0]), *params
+    V, P = _stacked(batch, n, c.shape[0])
+    H, states = np.empty_like(P), chains.rng_states.copy()
+    H[m:] = chains.h
     with _single_threaded_blas():                       # BLAS only inside our parallel loops, one thread each
-        V, P = _stacked(params, batch, chains.v.shape[0])
-        chains = _advance(params, chains, k, V[m:], P[m:], -1.0 / chains.v.shape[0])   # states and scaled p(h|v)
-        return _rbm_grad_stacked(V, P, m), chains
+        # the chains' k sweeps in rows m.., then p(h=1|v) of the batch and of the chains in one tiled product,
+        # scaled 1/m and -1/n for the stacked weight gradient, and the chains' hidden states sampled
+        _rbm_run(W, b, c, V, H, P, 2 * k - 1, True, 1.0, states, -1.0 / n, True, m, 1.0 / m)
+        return _rbm_grad_stacked(V, P, m), Chains(V[m:], H[m:], states)
 
 class PCD:
     "Stochastic maximum likelihood (persistent contrastive divergence): chains persist between updates"
@@ -140,11 +143,12 @@ def _fpcd_grad(params, batch, state, k, n_chains, fast_lr, fast_decay, rng):
         chains = _advance(overlay, chains, k)
         g = _bm_stats_diff(batch, chains.v)
     else:
-        m = batch.shape[0]
+        m, n = batch.shape[0], chains.v.shape[0]
+        V, P = _stacked(batch, n, params.c.shape[0])
         with _single_threaded_blas():
-            V, P = _stacked(params, batch, chains.v.shape[0])
             chains = _advance(overlay, chains, k, V[m:])
-            _hidden_probs_into(params.W, params.c, chains.v, P[m:], -1.0 / chains.v.shape[0])   # regular model
+            # p(h=1|v) of the regular model for the batch and the chains' states, in one product, scaled 1/m and -1/n
+            _rbm_run(params.W, params.c, params.c, V, P, P, 0, False, 1.0, _NO_STATES, -1.0 / n, False, m, 1.0 / m)
             g = _rbm_grad_stacked(V, P, m)
     fast = type(params)(*(fast_decay * f + fast_lr * gi for f, gi in zip(fast, g)))
     return g, FastChains(chains, fast)
