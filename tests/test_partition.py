@@ -152,7 +152,7 @@ def test_tiles_depend_only_on_the_shapes():
     from ebm_literate.mcmc import MIN_BLOCKS, _rbm_grid
     g = _rbm_grid(100, 784, 500)                      # 100 chains of a 784-500 RBM: 16 tiles per product
     assert g[0] * g[1] >= MIN_BLOCKS and g[2] * g[3] >= MIN_BLOCKS and g[4] >= MIN_BLOCKS
-    assert list(_rbm_grid(3, 5, 4)) == [1, 1, 1, 1, 3]    # a tiny problem is one tile
+    assert list(_rbm_grid(3, 5, 4)) == [1, 1, 1, 1, 3, 1, 1]    # a tiny problem is one tile
 
 
 # ------------------------------------------------------------------ reproducibility
