@@ -7,7 +7,6 @@ import sys
 import pytest
 from numba.core.registry import CPUDispatcher
 
-import ebm_literate
 from ebm_literate import cd, exact, mcmc, models, partition, pseudolikelihood, sml, training, gradient, data
 
 MODULES = (models, exact, mcmc, gradient, training, cd, sml, pseudolikelihood, partition, data)

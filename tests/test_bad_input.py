@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ebm_literate import cd, data, exact, gradient, mcmc, models, partition, pseudolikelihood, sml, training
-from ebm_literate.models import BM, RBM
+from ebm_literate.models import BM
 
 RNG = np.random.default_rng(0)
 R = models.init_rbm(6, 4, rng=0, scale=0.5)                      # RBM 6-4
