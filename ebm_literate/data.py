@@ -295,12 +295,13 @@ def _check_mixture(mix):
     return GaussianMixture(w, m, C)
 
 def _component_log_densities(mix, x):
-    "log pi_k + log N(x; m_k, C_k), shape (n_samples, K), and the whitened differences"
-    L = np.linalg.cholesky(mix.covs)                                          # (K, n, n)
-    d = x[:, None, :] - mix.means[None]                                       # (n_samples, K, n)
-    y = np.linalg.solve(L[None], d[..., None])[..., 0]                        # L_k^-1 (x - m_k)
+    "log pi_k + log N(x; m_k, C_k), shape (n_samples, K), and the differences x - m_k, shape (K, n_samples, n)"
+    L = np.linalg.cholesky(mix.covs)                                          # C_k = L_k L_k', (K, n, n)
+    d = x[None] - mix.means[:, None, :]                                       # (K, n_samples, n)
+    y = d @ np.swapaxes(np.linalg.inv(L), 1, 2)                               # rows L_k^-1 (x - m_k)
     log_det = 2 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-    return np.log(mix.weights) - 0.5 * (np.sum(y * y, axis=2) + log_det + x.shape[1] * np.log(2 * np.pi)), d
+    log_c = np.log(mix.weights) - 0.5 * (np.sum(y * y, axis=2).T + log_det + x.shape[1] * np.log(2 * np.pi))
+    return log_c, d
 
 # %% ../nbs/data.ipynb #bfdff014
 def _mixture_points(mix, x):
@@ -324,7 +325,7 @@ def mixture_score(mix, # a `GaussianMixture`
     mix, x = _mixture_points(mix, x)
     log_c, d = _component_log_densities(mix, x)
     r = np.exp(log_c - logsumexp(log_c, axis=1)[:, None])                     # responsibilities
-    return -np.einsum("sk,kij,skj->si", r, np.linalg.inv(mix.covs), d)          # sum_k r_k C_k^-1 (m_k - x)
+    return -np.sum(r.T[:, :, None] * (d @ np.linalg.inv(mix.covs)), axis=0)     # sum_k r_k C_k^-1 (m_k - x)
 
 def mixture_sample(mix, n, rng=None):
     "n independent samples (n, dim) of a Gaussian mixture: a component by its weight, then its normal"
