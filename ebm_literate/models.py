@@ -80,26 +80,41 @@ def n_visible(params):
 # %% ../nbs/00_models.ipynb #cd1d33c9
 class Gaussian(NamedTuple):
     "Gaussian energy E(x) = (x - mu)'M(x - mu)/2 on R^n, M positive definite (only its symmetric part enters)"
+
     mu: np.ndarray  # mean, shape (n,)
-    M: np.ndarray   # precision (inverse covariance), shape (n, n)
+    M: np.ndarray  # precision (inverse covariance), shape (n, n)
+
 
 class GaussianRBM(NamedTuple):
     "Gaussian-Bernoulli RBM, E(v, h) = |(v - b)/sigma|^2/2 - (v/sigma)'Wh - c'h, v real and h binary"
-    W: np.ndarray      # weights, shape (n_visible, n_hidden)
-    b: np.ndarray      # visible means, shape (n_visible,)
-    c: np.ndarray      # hidden biases, shape (n_hidden,)
-    sigma: np.ndarray  # visible standard deviations, shape (n_visible,), > 0; fixed, never learned
+
+    W: np.ndarray  # weights, shape (n_visible, n_hidden)
+    b: np.ndarray  # visible means, shape (n_visible,)
+    c: np.ndarray  # hidden biases, shape (n_hidden,)
+    sigma: (
+        np.ndarray
+    )  # visible standard deviations, shape (n_visible,), > 0; fixed, never learned
+
 
 class ICA(NamedTuple):
     "ICA with unit-variance hyperbolic-secant sources: log p~(x) = sum_i log p_s(b_i'x), p_s(s) = sech(pi s/2)/2"
+
     B: np.ndarray  # unmixing (filter) matrix, shape (n, n), non-singular; row i is b_i
+
 
 class LaplaceICA(NamedTuple):
     "ICA with unit-variance Laplacian sources: log p~(x) = sum_i log p_s(b_i'x), p_s(s) = exp(-sqrt(2)|s|)/sqrt(2)"
+
     B: np.ndarray  # unmixing (filter) matrix, shape (n, n), non-singular; row i is b_i
 
-BINARY_MODELS = (BM, RBM)                                    # models of binary data
-CONTINUOUS_MODELS = (Gaussian, GaussianRBM, ICA, LaplaceICA)  # models of real-valued data
+
+BINARY_MODELS = (BM, RBM)  # models of binary data
+CONTINUOUS_MODELS = (
+    Gaussian,
+    GaussianRBM,
+    ICA,
+    LaplaceICA,
+)  # models of real-valued data
 MODELS = BINARY_MODELS + CONTINUOUS_MODELS
 
 # %% ../nbs/00_models.ipynb #58cf714a
@@ -321,17 +336,33 @@ def init_rbm(n_visible, n_hidden, rng=None, scale=0.01, data=None):
     return RBM(W, b, np.zeros(n_hidden))
 
 # %% ../nbs/00_models.ipynb #745b9977
-def _sech_log_p(s):  return -0.5 * np.pi * np.abs(s) - np.log1p(np.exp(-np.pi * np.abs(s)))
-def _sech_psi(s):    return -0.5 * np.pi * np.tanh(0.5 * np.pi * s)
+def _sech_log_p(s):
+    return -0.5 * np.pi * np.abs(s) - np.log1p(np.exp(-np.pi * np.abs(s)))
+
+
+def _sech_psi(s):
+    return -0.5 * np.pi * np.tanh(0.5 * np.pi * s)
+
+
 def _sech_dpsi(s):
     e = np.exp(-np.pi * np.abs(s))
-    return -np.pi**2 * e / (1.0 + e) ** 2                     # -(pi^2/4) sech^2(pi s/2)
+    return -(np.pi**2) * e / (1.0 + e) ** 2  # -(pi^2/4) sech^2(pi s/2)
 
-def _laplace_log_p(s): return -np.sqrt(2.0) * np.abs(s) - 0.5 * np.log(2.0)
-def _laplace_psi(s):   return -np.sqrt(2.0) * np.sign(s)
 
-def _source_log_p(params, s): return (_sech_log_p if isinstance(params, ICA) else _laplace_log_p)(s)
-def _source_psi(params, s):   return (_sech_psi if isinstance(params, ICA) else _laplace_psi)(s)
+def _laplace_log_p(s):
+    return -np.sqrt(2.0) * np.abs(s) - 0.5 * np.log(2.0)
+
+
+def _laplace_psi(s):
+    return -np.sqrt(2.0) * np.sign(s)
+
+
+def _source_log_p(params, s):
+    return (_sech_log_p if isinstance(params, ICA) else _laplace_log_p)(s)
+
+
+def _source_psi(params, s):
+    return (_sech_psi if isinstance(params, ICA) else _laplace_psi)(s)
 
 # %% ../nbs/00_models.ipynb #01a6dfe1
 def _check_positive_definite(M, name="params.M"):
@@ -340,46 +371,76 @@ def _check_positive_definite(M, name="params.M"):
         np.linalg.cholesky(0.5 * (M + M.T))
     except np.linalg.LinAlgError:
         low = np.linalg.eigvalsh(0.5 * (M + M.T))[0]
-        raise ValueError(f"{name} must be positive definite (exp(-E) must have a finite integral), got a "
-                         f"matrix whose symmetric part has smallest eigenvalue {low:.3g}") from None
+        raise ValueError(
+            f"{name} must be positive definite (exp(-E) must have a finite integral), "
+            "got a "
+            f"matrix whose symmetric part has smallest eigenvalue {low:.3g}"
+        ) from None
+
 
 def _check_nonsingular(B, name="params.B"):
     "Refuse a B that is singular to working precision: x = B^-1 s needs the inverse"
     sv = np.linalg.svd(B, compute_uv=False)
     if not sv[-1] > sv[0] * B.shape[0] * np.finfo(float).eps:
-        raise ValueError(f"{name} must be non-singular (log|det B| would be -inf and the density improper), got "
-                         f"singular values from {sv[0]:.3g} down to {sv[-1]:.3g}")
+        raise ValueError(
+            f"{name} must be non-singular (log|det B| would be -inf and the density "
+            "improper), got "
+            f"singular values from {sv[0]:.3g} down to {sv[-1]:.3g}"
+        )
+
 
 def _check_positive(x, name):
     if np.any(x <= 0.0):
         i = int(np.flatnonzero(x <= 0.0)[0])
-        raise ValueError(f"{name} must be positive (standard deviations), got {x[i]} at index {i}")
+        raise ValueError(
+            f"{name} must be positive (standard deviations), got {x[i]} at index {i}"
+        )
+
 
 def _check_continuous(params):
     "`check_params` for the continuous models"
     if isinstance(params, Gaussian):
-        mu, M = as_float_array(params.mu, "params.mu", ndim=1), as_float_array(params.M, "params.M", ndim=2)
+        mu, M = (
+            as_float_array(params.mu, "params.mu", ndim=1),
+            as_float_array(params.M, "params.M", ndim=2),
+        )
         n = mu.shape[0]
-        if n == 0: raise ValueError("params.mu must have at least one component, got shape (0,)")
+        if n == 0:
+            raise ValueError(
+                "params.mu must have at least one component, got shape (0,)"
+            )
         if M.shape != (n, n):
-            raise ValueError(f"params.M must have shape ({n}, {n}) to match params.mu, got {M.shape}")
+            raise ValueError(
+                f"params.M must have shape ({n}, {n}) to match params.mu, got {M.shape}"
+            )
         _check_positive_definite(M)
         return Gaussian(mu, M)
     if isinstance(params, GaussianRBM):
         W = as_float_array(params.W, "params.W", ndim=2)
-        b, c = as_float_array(params.b, "params.b", ndim=1), as_float_array(params.c, "params.c", ndim=1)
+        b, c = (
+            as_float_array(params.b, "params.b", ndim=1),
+            as_float_array(params.c, "params.c", ndim=1),
+        )
         sigma = as_float_array(params.sigma, "params.sigma", ndim=1)
         if W.shape != (b.shape[0], c.shape[0]) or W.size == 0:
-            raise ValueError(f"params.W must have shape (n_visible, n_hidden) = ({b.shape[0]}, {c.shape[0]}), "
-                             f"both at least 1, to match params.b and params.c, got {W.shape}")
+            raise ValueError(
+                f"params.W must have shape (n_visible, n_hidden) = ({b.shape[0]}, "
+                f"{c.shape[0]}), "
+                f"both at least 1, to match params.b and params.c, got {W.shape}"
+            )
         if sigma.shape != b.shape:
-            raise ValueError(f"params.sigma must have shape {b.shape}, one standard deviation per visible unit, "
-                             f"got {sigma.shape}")
+            raise ValueError(
+                f"params.sigma must have shape {b.shape}, one standard deviation per "
+                "visible unit, "
+                f"got {sigma.shape}"
+            )
         _check_positive(sigma, "params.sigma")
         return GaussianRBM(W, b, c, sigma)
     B = as_float_array(params.B, "params.B", ndim=2)
     if B.shape[0] != B.shape[1] or B.size == 0:
-        raise ValueError(f"params.B must be a non-empty square matrix (n, n), got shape {B.shape}")
+        raise ValueError(
+            f"params.B must be a non-empty square matrix (n, n), got shape {B.shape}"
+        )
     _check_nonsingular(B)
     return type(params)(B)
 
@@ -387,6 +448,7 @@ def _check_continuous(params):
 def _gbrbm_hidden_input(params, v):
     "a = c + (v / sigma) W, the hidden units' input of eq. (eq-gbrbm-conditionals)"
     return (v / params.sigma) @ params.W + params.c
+
 
 def _continuous_free_energy(params, x):
     "F(x) = -log p~(x) of a continuous model, eqs. (eq-gaussian), (eq-gbrbm-free-energy), (eq-ica); no checks"
@@ -398,6 +460,7 @@ def _continuous_free_energy(params, x):
         return quadratic - softplus(_gbrbm_hidden_input(params, x)).sum(axis=1)
     return -_source_log_p(params, x @ params.B.T).sum(axis=1)
 
+
 def _score(params, x):
     "grad_x log p~(x) of a continuous model, eqs. (eq-gaussian), (eq-gbrbm-free-energy), (eq-ica); no checks"
     if isinstance(params, Gaussian):
@@ -406,6 +469,7 @@ def _score(params, x):
         p = sigmoid(_gbrbm_hidden_input(params, x))
         return -(x - params.b) / params.sigma**2 + (p @ params.W.T) / params.sigma
     return _source_psi(params, x @ params.B.T) @ params.B
+
 
 def _free_energy_and_grad(params, x):
     "(F(x), grad_x F(x)) without checks; the Gaussian-Bernoulli RBM computes its hidden input once"
@@ -421,66 +485,98 @@ def _continuous_energy(params, x, h):
     gb = isinstance(params, GaussianRBM)
     x = check_data(params, x, "v" if gb else "x")
     if not gb:
-        if h is not None: raise TypeError(f"h must be None for a {type(params).__name__}, which has no hidden units")
+        if h is not None:
+            raise TypeError(
+                f"h must be None for a {type(params).__name__}, which has no hidden "
+                "units"
+            )
         return _continuous_free_energy(params, x)
     if h is None:
-        raise TypeError("h is required for the energy of a GaussianRBM; use free_energy(params, v) to sum it out")
+        raise TypeError(
+            "h is required for the energy of a GaussianRBM; use free_energy(params, "
+            "v) to sum it out"
+        )
     h = check_binary(h, "h", params.c.shape[0])
     if h.shape[0] != x.shape[0]:
-        raise ValueError(f"v and h must have the same number of rows, got {x.shape[0]} and {h.shape[0]}")
+        raise ValueError(
+            f"v and h must have the same number of rows, got {x.shape[0]} and "
+            f"{h.shape[0]}"
+        )
     quadratic = 0.5 * np.sum(((x - params.b) / params.sigma) ** 2, axis=1)
-    return quadratic - np.einsum("si,ij,sj->s", x / params.sigma, params.W, h) - h @ params.c
+    return (
+        quadratic
+        - np.einsum("si,ij,sj->s", x / params.sigma, params.W, h)
+        - h @ params.c
+    )
 
-def score(params, # a continuous model: `Gaussian`, `GaussianRBM`, `ICA` or `LaplaceICA`
-          x,      # points, (n_samples, n_visible) real
-         ):
+
+def score(
+    params,  # a continuous model: `Gaussian`, `GaussianRBM`, `ICA` or `LaplaceICA`
+    x,  # points, (n_samples, n_visible) real
+):
     "The score grad_x log p~(x) = -grad_x E(x), one row per row of `x` (Z drops out, eq. eq-score)"
     params = check_params(params, CONTINUOUS_MODELS)
     return _score(params, check_data(params, x, "x"))
 
-def free_energy_and_grad(params, # a continuous model
-                         x,      # points, (n_samples, n_visible) real
-                        ):
+
+def free_energy_and_grad(
+    params,  # a continuous model
+    x,  # points, (n_samples, n_visible) real
+):
     "(F(x), grad_x F(x)) = (-log p~(x), -score(x)): what Langevin dynamics and HMC need, in one call"
     params = check_params(params, CONTINUOUS_MODELS)
     return _free_energy_and_grad(params, check_data(params, x, "x"))
 
-def visible_mean(params, # an `RBM` or a `GaussianRBM`
-                 h,      # hidden states, (n_samples, n_hidden) binary
-                ):
+
+def visible_mean(
+    params,  # an `RBM` or a `GaussianRBM`
+    h,  # hidden states, (n_samples, n_hidden) binary
+):
     "E[v | h]: p(v_i = 1 | h) for an `RBM`, b + sigma * (W h) for a `GaussianRBM` (whose p(v | h) has sd sigma)"
     params = check_params(params, (RBM, GaussianRBM))
     h = check_binary(h, "h", params.c.shape[0])
-    if isinstance(params, RBM): return sigmoid(h @ params.W.T + params.b)
+    if isinstance(params, RBM):
+        return sigmoid(h @ params.W.T + params.b)
     return params.b + params.sigma * (h @ params.W.T)
 
 # %% ../nbs/00_models.ipynb #7ec9e8e8
 def _check_ica(params):
     return check_params(params, (ICA, LaplaceICA))
 
+
 def _as_sources(s):
     "s as a finite float64 array of its own shape (a number stays 0-dimensional)"
     return as_float_array(s, "s").reshape(np.shape(s))
 
-def source_log_prob(params, # an `ICA` or `LaplaceICA`: which source density
-                    s,      # source values, any shape
-                   ):
+
+def source_log_prob(
+    params,  # an `ICA` or `LaplaceICA`: which source density
+    s,  # source values, any shape
+):
     "log p_s(s) of the model's unit-variance source density, elementwise (eq. eq-ica-sources)"
     return _source_log_p(_check_ica(params), _as_sources(s))
 
-def source_score(params, # an `ICA` or `LaplaceICA`
-                 s,      # source values, any shape
-                ):
+
+def source_score(
+    params,  # an `ICA` or `LaplaceICA`
+    s,  # source values, any shape
+):
     "psi(s) = d log p_s(s) / ds, elementwise; for the Laplacian -sqrt(2) sign(s), with psi(0) = 0"
     return _source_psi(_check_ica(params), _as_sources(s))
 
-def source_score_derivative(params, # an `ICA` (hyperbolic-secant sources)
-                            s,      # source values, any shape
-                           ):
+
+def source_score_derivative(
+    params,  # an `ICA` (hyperbolic-secant sources)
+    s,  # source values, any shape
+):
     "psi'(s), elementwise: score matching's second derivative; the Laplacian has none (psi jumps at 0)"
     if isinstance(params, LaplaceICA):
-        raise TypeError("source_score_derivative needs a smooth source density: the Laplacian's psi jumps at 0, "
-                        "so score matching does not apply to LaplaceICA; use ICA (hyperbolic-secant sources)")
+        raise TypeError(
+            "source_score_derivative needs a smooth source density: the Laplacian's "
+            "psi jumps at 0, "
+            "so score matching does not apply to LaplaceICA; use ICA "
+            "(hyperbolic-secant sources)"
+        )
     check_params(params, ICA)
     return _sech_dpsi(_as_sources(s))
 
@@ -490,38 +586,56 @@ def init_gaussian_rbm(n_visible, n_hidden, rng=None, scale=0.01, data=None, sigm
     n_visible = check_int(n_visible, "n_visible", minimum=1)
     n_hidden = check_int(n_hidden, "n_hidden", minimum=1)
     scale = check_real(scale, "scale", low=0)
-    sigma = np.broadcast_to(as_float_array(sigma, "sigma"), (n_visible,)).copy()  # a number or one per unit
+    sigma = np.broadcast_to(
+        as_float_array(sigma, "sigma"), (n_visible,)
+    ).copy()  # a number or one per unit
     _check_positive(sigma, "sigma")
     rng = check_rng(rng)
     b = np.zeros(n_visible)
     if data is not None:
         data = as_float_array(data, "data", ndim=2)
         if data.shape[0] == 0 or data.shape[1] != n_visible:
-            raise ValueError(f"data must have at least one row and n_visible = {n_visible} columns, "
-                             f"got shape {data.shape}")
+            raise ValueError(
+                f"data must have at least one row and n_visible = {n_visible} columns, "
+                f"got shape {data.shape}"
+            )
         b = data.mean(axis=0)
-    return GaussianRBM(rng.normal(0.0, scale, (n_visible, n_hidden)), b, np.zeros(n_hidden), sigma)
+    return GaussianRBM(
+        rng.normal(0.0, scale, (n_visible, n_hidden)), b, np.zeros(n_hidden), sigma
+    )
 
 # %% ../nbs/00_models.ipynb #fc1ae2d8
 def _row_weights(weights, n):
-    if weights is None: return np.full(n, 1.0 / n)
+    if weights is None:
+        return np.full(n, 1.0 / n)
     w = as_float_array(weights, "weights", ndim=1)
-    if w.shape != (n,): raise ValueError(f"weights must have one entry per row of x ({n}), got shape {w.shape}")
+    if w.shape != (n,):
+        raise ValueError(
+            f"weights must have one entry per row of x ({n}), got shape {w.shape}"
+        )
     return w
 
-def log_unnormalized_grad(params,       # a continuous model
-                          x,            # points, (n_samples, n_visible) real
-                          weights=None, # one weight per row; default 1/n_samples (the mean)
-                         ):
+
+def log_unnormalized_grad(
+    params,  # a continuous model
+    x,  # points, (n_samples, n_visible) real
+    weights=None,  # one weight per row; default 1/n_samples (the mean)
+):
     "sum_r weights[r] grad_theta log p~(x_r) (eq. eq-param-grads), in the parameters' type; sigma's is zero"
     params = check_params(params, CONTINUOUS_MODELS)
     x = check_data(params, x, "x")
     w = _row_weights(weights, x.shape[0])
     if isinstance(params, Gaussian):
         d = x - params.mu
-        return Gaussian((w @ d) @ (0.5 * (params.M + params.M.T)), -0.5 * (d * w[:, None]).T @ d)
+        return Gaussian(
+            (w @ d) @ (0.5 * (params.M + params.M.T)), -0.5 * (d * w[:, None]).T @ d
+        )
     if isinstance(params, GaussianRBM):
         vs, p = x / params.sigma, sigmoid(_gbrbm_hidden_input(params, x))
-        return GaussianRBM(vs.T @ (p * w[:, None]), (w @ (x - params.b)) / params.sigma**2, w @ p,
-                           np.zeros_like(params.sigma))
+        return GaussianRBM(
+            vs.T @ (p * w[:, None]),
+            (w @ (x - params.b)) / params.sigma**2,
+            w @ p,
+            np.zeros_like(params.sigma),
+        )
     return type(params)((_source_psi(params, x @ params.B.T) * w[:, None]).T @ x)
