@@ -15,7 +15,7 @@ import numpy as np
 
 from scipy.special import xlogy
 
-from .models import as_float_array, check_binary, check_params, logsumexp
+from .models import MODELS, as_float_array, check_binary, check_params, logsumexp
 from .exact import sample
 
 # %% ../nbs/data.ipynb #c3716a55
@@ -213,12 +213,12 @@ def four_modes_entropy(flip_prob=0.1, # the flip probability of the generating p
     return float(-np.sum(np.exp(lp) * lp))
 
 # %% ../nbs/data.ipynb #8580e32f
-def teacher_samples(params, # teacher model, a `BM` or an `RBM` small enough to enumerate
+def teacher_samples(params, # teacher model: a `BM` or `RBM` small enough to enumerate, or a continuous model
                     n, # number of samples
                     rng=None, # seed or np.random.Generator
                    ):
-    "n exact, independent samples (n, n_visible) from a small `BM` or `RBM` teacher"
-    params = check_params(params)
+    "n exact, independent samples (n, n_visible) from a small `BM` or `RBM` teacher, or from a continuous one"
+    params = check_params(params, MODELS)
     n = _check_count(n, "n")
     return sample(params, n, rng)
 

@@ -12,7 +12,7 @@ from scipy import integrate, stats
 
 from ebm_literate import mcmc
 from ebm_literate.data import (GaussianMixture, load_digits_continuous, mixture_log_prob, mixture_sample,
-                               mixture_score, ring_of_gaussians, standardize, two_moons)
+                               mixture_score, ring_of_gaussians, standardize, teacher_samples, two_moons)
 from ebm_literate.exact import (hidden_marginal, log_likelihood, log_partition, sample,
                                 _gbrbm_log_partition_reference)
 from ebm_literate.mcmc import (GB_CHAINS_PER_BLOCK, _fill_uniform, _gbrbm_gibbs_numpy, gaussian_rbm_gibbs, hmc,
@@ -448,5 +448,6 @@ def test_continuous_data():
     fd = (mixture_log_prob(ring, x[:50] + e) - mixture_log_prob(ring, x[:50] - e)) / 2e-6
     np.testing.assert_allclose(mixture_score(ring, x[:50])[:, 0], fd, rtol=1e-6, atol=1e-8)
     assert two_moons(100, rng=0).shape == (100, 2)
+    assert np.array_equal(teacher_samples(GB, 7, rng=3), sample(GB, 7, rng=3))           # continuous teachers too
     with pytest.raises(ValueError, match="mix.weights"):
         mixture_log_prob(ring._replace(weights=np.ones(6)), x)
