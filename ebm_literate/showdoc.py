@@ -32,11 +32,29 @@ def _parameter(p):
     return text
 
 # %% ../nbs/showdoc.ipynb #e773d688
+def _exported(cls):
+    "The package's copy of a class: a class defined in a notebook's kernel has no source file"
+    import importlib
+
+    from ebm_literate._modidx import d
+
+    for module, symbols in d["syms"].items():
+        if f"{module}.{cls.__qualname__}" in symbols:
+            return getattr(importlib.import_module(module), cls.__qualname__, cls)
+    return cls
+
+
 def _comments(obj):
     "Comments beside the parameters of a function, a class's `__init__` or a NamedTuple's fields"
     if inspect.isclass(obj) and hasattr(obj, "_fields"):
         found = {}
-        for line in inspect.getsource(obj).splitlines():
+        source = ""
+        for cls in (obj, _exported(obj)):
+            try:
+                source = source or inspect.getsource(cls)
+            except (OSError, TypeError):
+                pass
+        for line in source.splitlines():
             m = re.match(r"\s+(\w+)\s*:[^#]*#\s*(.+)", line)
             if m and m[1] in obj._fields:
                 found[m[1]] = m[2].strip()
