@@ -15,9 +15,9 @@ WIDTH = 88  # the longest line the book shows in a code cell
 
 
 def _annotation(a):
-    "An annotation as the book's code writes it: `np.ndarray`, `GibbsResult`"
-    text = inspect.formatannotation(a)
-    return re.sub(r"\bnumpy\.", "np.", re.sub(r"\bebm_literate\.\w+\.", "", text))
+    "An annotation as the book's code writes it: `np.ndarray`, `GibbsResult` (no module)"
+    text = re.sub(r"\b(ebm_literate\.\w+|__main__)\.", "", inspect.formatannotation(a))
+    return re.sub(r"\bnumpy\.", "np.", text)
 
 
 def _parameter(p):
