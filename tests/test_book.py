@@ -33,7 +33,7 @@ build. Locally: build the book, install the browser, then
 skip with a message saying what is missing; with `CI` set they fail instead.
 
 Every run writes the defects it found, by kind, width and page, to `_build/browser_report.json` and a
-table of counts to `_build/browser_report.txt` (and prints the table).
+table of counts to `_build/browser_report.txt`, which .ci/run prints.
 """
 import functools
 import http.server
@@ -44,7 +44,6 @@ import pkgutil
 import re
 import threading
 import time
-from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlparse
 
