@@ -8,8 +8,8 @@ __all__ = ['flip_probabilities', 'ratio_matching_loss', 'ratio_matching_loss_and
 # %% ../nbs/09_ratio_matching.ipynb #ddbfcd42
 import numpy as np
 
-from .models import BM, RBM, check_data, check_int, check_params, check_rng
-from .models import _free_energy
+from .models import (_free_energy, check_data, check_int, check_params,
+                                 check_rng)
 from .gradient import ValueAndGrad, _weighted_moments
 from .pseudolikelihood import RM, _choose_bits, _flips
 

@@ -6,34 +6,13 @@ from hypothesis import given, settings, strategies as st
 
 from ebm_literate import exact
 from ebm_literate.gradient import flatten_params, unflatten_params
-from ebm_literate.models import BM, RBM, init_bm
-from ebm_literate.pseudolikelihood import _SAFE, PseudoLikelihood, log_conditionals, pseudolikelihood_and_grad
+from ebm_literate.models import BM, init_bm
+from ebm_literate.pseudolikelihood import _SAFE, log_conditionals, pseudolikelihood_and_grad
 from ebm_literate.ratio_matching import (
     RatioMatching, _flip_gradient_reference, _flip_probabilities_reference, _rm_loss_reference, _rm_reference,
     flip_probabilities, ratio_matching_loss, ratio_matching_loss_and_grad)
 from ebm_literate.training import fit_lbfgs, train
-
-
-def random_bm(n, scale, rng):
-    A = np.triu(rng.normal(0, scale, (n, n)), 1)
-    return BM(A + A.T, rng.normal(0, scale, n))
-
-
-def random_rbm(n_v, n_h, scale, rng):
-    return RBM(rng.normal(0, scale, (n_v, n_h)), rng.normal(0, scale, n_v), rng.normal(0, scale, n_h))
-
-
-def random_model(kind, n, n_h, scale, seed):
-    rng = np.random.default_rng(seed)
-    return random_bm(n, scale, rng) if kind == "bm" else random_rbm(n, n_h, scale, rng)
-
-
-def random_data(m, n, seed, p=0.5):
-    return (np.random.default_rng(seed).random((m, n)) < p).astype(float)
-
-
-models = st.tuples(st.sampled_from(["bm", "rbm"]), st.integers(1, 9), st.integers(1, 6),
-                   st.sampled_from([0.01, 0.5, 2.0, 8.0]), st.integers(0, 2**31 - 1))
+from test_pseudolikelihood import models, random_bm, random_data, random_model, random_rbm   # shared helpers
 
 
 # ---- kernels against the NumPy reference and the exact joint distribution -----------------------------------
