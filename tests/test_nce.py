@@ -56,10 +56,8 @@ def test_kernel_matches_reference(model, m, k, c):
 
 @pytest.mark.parametrize("kind", ["bm", "rbm"])
 def test_reference_matches_definition(kind):
-    rng = np.random.default_rng(1)
-    model = random_bm(5, 1.0, rng) if kind == "bm" else random_rbm(5, 3, 1.0, rng)
-    params = normalized(model, -2.5)
-    X, Y, noise = samples(5, 30, 45, 2)
+    model = random_model(kind, 5, 3, 1.0, 1)
+    params, (X, Y, noise) = normalized(model, -2.5), samples(5, 30, 45, 2)
     if kind == "bm":
         p_tilde = np.exp(-energy(model, np.concatenate([X, Y])))
     else:
@@ -74,10 +72,8 @@ def test_reference_matches_definition(kind):
 
 @pytest.mark.parametrize("kind", ["bm", "rbm"])
 def test_gradient_finite_differences(kind):
-    rng = np.random.default_rng(3)
-    model = random_bm(5, 1.0, rng) if kind == "bm" else random_rbm(5, 3, 1.0, rng)
-    params = normalized(model, -3.0)
-    X, Y, noise = samples(5, 40, 60, 4)
+    model = random_model(kind, 5, 3, 1.0, 3)
+    params, (X, Y, noise) = normalized(model, -3.0), samples(5, 40, 60, 4)
     f = lambda p: nce_value_and_grad(p, X, Y, noise)
     theta = np.append(flatten_params(model), -3.0)
     at = lambda t: normalized(unflatten_params(t[:-1], model), t[-1])
