@@ -6,7 +6,7 @@
 __all__ = ['NORMALIZED', 'NormalizedBM', 'NormalizedRBM', 'normalized', 'model_part', 'check_normalized', 'BinaryNoise',
            'BernoulliMixtureNoise', 'BernoulliNoise', 'ModelNoise', 'nce_value_and_grad', 'data_probability', 'NCE']
 
-# %% ../nbs/10_nce.ipynb #8a0f4e1f
+# %% ../nbs/10_nce.ipynb #1ba56b79
 from typing import NamedTuple
 
 import numpy as np
@@ -21,7 +21,7 @@ from .gradient import ValueAndGrad, _weighted_moments
 from .mcmc import _exp_nonpos
 from .pseudolikelihood import _log1p_unit
 
-# %% ../nbs/10_nce.ipynb #e0564043
+# %% ../nbs/10_nce.ipynb #ed661285
 class NormalizedBM(NamedTuple):
     "A `BM` with a learned log-normalizer: log p_model(x) = x'Wx/2 + b'x + log_norm"
     W: np.ndarray  # couplings, symmetric (n, n) with zero diagonal
@@ -70,7 +70,7 @@ def check_normalized(params, name="params"):
         raise ValueError(f"{name}.log_norm must have shape (1,), got {c.shape}")
     return type(params)(*model, c)
 
-# %% ../nbs/10_nce.ipynb #2d5a6231
+# %% ../nbs/10_nce.ipynb #536fe475
 def _component_log_probs(X, Q):
     "log prod_i Q[k,i]^x_i (1 - Q[k,i])^(1 - x_i), eq. (eq-nce-mixture), all rows and k"
     inner = (Q > 0) & (Q < 1)
@@ -97,7 +97,7 @@ class BinaryNoise:
         "`n` independent samples, (n, n_features) float64 zeros and ones"
         return self._sample(check_int(n, "n", minimum=1), check_rng(rng))
 
-# %% ../nbs/10_nce.ipynb #c92ce8c4
+# %% ../nbs/10_nce.ipynb #7b9419bf
 class BernoulliMixtureNoise(BinaryNoise):
     "A mixture of factorized Bernoulli distributions, eq. (eq-nce-mixture)"
     def __init__(self, weights,  # mixing weights (K,), positive, summing to one
@@ -149,7 +149,7 @@ class BernoulliMixtureNoise(BinaryNoise):
         K, n = len(self.weights), self.n_features
         return f"{type(self).__name__}({K} components, {n} units)"
 
-# %% ../nbs/10_nce.ipynb #d626541e
+# %% ../nbs/10_nce.ipynb #2d64c1c7
 class BernoulliNoise(BernoulliMixtureNoise):
     "Factorized Bernoulli noise prod_i p_i^x_i (1 - p_i)^(1 - x_i): one component"
     def __init__(self, p,  # unit probabilities, (n_features,) in [0, 1]
@@ -180,7 +180,7 @@ class BernoulliNoise(BernoulliMixtureNoise):
     def __repr__(self):
         return f"BernoulliNoise({self.n_features} units)"
 
-# %% ../nbs/10_nce.ipynb #3f7480c4
+# %% ../nbs/10_nce.ipynb #3faf2b26
 class ModelNoise(BinaryNoise):
     "An earlier `BM` or `RBM` as noise, exact: the states of one layer are listed"
     def __init__(self, params,  # a `BM` or an `RBM` with at most 20 units in a layer
@@ -212,7 +212,7 @@ class ModelNoise(BinaryNoise):
         kind = type(self.params).__name__
         return f"ModelNoise({kind} with {self.n_features} visible units)"
 
-# %% ../nbs/10_nce.ipynb #c23558b5
+# %% ../nbs/10_nce.ipynb #2d14cfa5
 def _per_entry(grads):
     "A model's gradient per parameter -> per stored entry (a BM stores W_ij twice)"
     return grads._replace(W=0.5 * grads.W) if isinstance(grads, BM) else grads
@@ -229,7 +229,7 @@ def _nce_reference(params, X, Y, log_pn_X, log_pn_Y):
     grads = _per_entry(_weighted_moments(model, np.concatenate([X, Y]), w))
     return float(value), type(params)(*grads, np.array([w.sum()]))
 
-# %% ../nbs/10_nce.ipynb #ebe44441
+# %% ../nbs/10_nce.ipynb #87ff91fe
 @njit(cache=True, error_model="numpy")
 def _nce_rows(U, c, lin, m, scale, want_grad):
     "Eqs. (eq-nce-objective), (eq-nce-grad), RBM: J_T, weights, U <- w sigma(U + c)"
@@ -295,7 +295,7 @@ def _nce(params, V, m, log_pn, want_grad=True):
     grads = NormalizedRBM(V.T @ U, w @ V, U.sum(axis=0), np.array([w.sum()]))
     return ValueAndGrad(float(value), grads)
 
-# %% ../nbs/10_nce.ipynb #0449672f
+# %% ../nbs/10_nce.ipynb #fa249188
 _NOISE_KIND = {NormalizedBM: BinaryNoise, NormalizedRBM: BinaryNoise}  # noise per model
 
 
@@ -353,7 +353,7 @@ def data_probability(params,  # a `NormalizedBM` or `NormalizedRBM`
     logit = -_free_energy(model, x) + params.log_norm[0] - noise._log_prob(x)
     return sigmoid(logit - np.log(nu))  # 1 where the noise cannot produce x
 
-# %% ../nbs/10_nce.ipynb #e9321f2f
+# %% ../nbs/10_nce.ipynb #c27b6605
 class NCE:
     "Noise-contrastive estimation: a logistic classifier of data against nu-fold noise"
     def __init__(self, noise,  # a noise distribution such as `BernoulliNoise`
