@@ -3,14 +3,15 @@ and against the NumPy reference of the same math (ebm_literate.nce._nce_referenc
 
     python benchmarks/nce.py [--quick] [--blas-threads K]
 
-For an RBM the NCE objective and gradient {eq-nce-objective, eq-nce-grad} cost two matrix products on the stacked
+For an RBM the NCE objective and gradient (eqs. eq-nce-objective, eq-nce-grad) cost two matrix products on the stacked
 data and noise, V W (hidden pre-activations) and V' P (weight gradient), plus one softplus and one sigmoid per
 (sample, hidden unit), which the Numba kernel computes in SIMD loops. The table prints, for each case, the warm time
 (best of several calls) of
 
   - ours:   NCE._value_and_grad, the path L-BFGS and the training loop take: stacking the batch and the noise, the
             noise's log-probabilities of the batch, the products and the kernel;
-  - floor:  the two matrix products alone, V @ W and V.T @ P, on the same stacked matrix;
+  - floor:  the two matrix products alone, V @ W and V.T @ P, on the same stacked matrix (P = V @ W stands in
+            for the weighted probabilities, which have its shape);
   - numpy:  the NumPy reference, eqs. (eq-nce-objective) and (eq-nce-grad) written with NumPy and the shared
             weighted-moments helper (given the noise log-probabilities);
 
@@ -20,7 +21,8 @@ its row shows how close that is to its products.
 
 By default BLAS runs on one thread (threadpoolctl) for every column, so that the comparison measures the work and
 not the scheduling; pass --blas-threads 0 to leave the thread counts alone. Timings on a shared machine are noisy:
-each entry is the minimum over repeats, the least disturbed call.
+each entry is the minimum over repeats, the least disturbed call, and the three columns take turns within each
+repeat so that a change of load affects them alike.
 """
 import argparse
 import os
@@ -37,13 +39,15 @@ from ebm_literate.models import BM, RBM, _free_energy
 from ebm_literate.nce import NCE, BernoulliNoise, _nce_reference, normalized
 
 
-def best_of(f, repeats):
-    "minimum wall time of `repeats` calls (the least disturbed by other processes) and the last result"
-    best, out = np.inf, None
+def best_of(functions, repeats):
+    """Minimum wall time of each function over `repeats` rounds, the functions taking turns within each round so
+    that a change in the machine's load affects all of them alike; and each function's last result"""
+    best, out = [np.inf] * len(functions), [None] * len(functions)
     for _ in range(repeats):
-        t = time.perf_counter()
-        out = f()
-        best = min(best, time.perf_counter() - t)
+        for i, f in enumerate(functions):
+            t = time.perf_counter()
+            out[i] = f()
+            best[i] = min(best[i], time.perf_counter() - t)
     return best, out
 
 
@@ -63,10 +67,9 @@ def case(kind, n, n_h, m, nu, repeats, rng):
     nce._value_and_grad(params, X)                              # compile, draw the fixed noise
     Y, lp_y = nce._fixed_noise(m)
     V = np.concatenate([X, Y])
-    P = np.empty((V.shape[0], W.shape[1]))
-    ours, got = best_of(lambda: nce._value_and_grad(params, X), repeats)
-    floor, _ = best_of(lambda: (np.dot(V, W, out=P), V.T @ P), repeats)
-    numpy, ref = best_of(lambda: _nce_reference(params, X, Y, noise.log_prob(X), lp_y), max(2, repeats // 2))
+    (ours, floor, numpy), (got, _, ref) = best_of(
+        [lambda: nce._value_and_grad(params, X), lambda: V.T @ (V @ W),
+         lambda: _nce_reference(params, X, Y, noise.log_prob(X), lp_y)], repeats)
     g1, g2 = flatten_params(got.grads), flatten_params(ref[1])
     diff = max(abs(got.value - ref[0]) / abs(ref[0]), np.abs(g1 - g2).max() / np.abs(g2).max())
     name = f"{kind} {n}" + (f"-{n_h}" if n_h else "")
