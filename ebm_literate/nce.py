@@ -24,6 +24,7 @@ from .pseudolikelihood import _log1p_unit
 # %% ../nbs/10_nce.ipynb #ed661285
 class NormalizedBM(NamedTuple):
     "A `BM` with a learned log-normalizer: log p_model(x) = x'Wx/2 + b'x + log_norm"
+    symmetric_W = True  # flatten_params lists W's upper triangle, as for a BM
     W: np.ndarray  # couplings, symmetric (n, n) with zero diagonal
     b: np.ndarray  # biases, shape (n,)
     log_norm: np.ndarray  # c of eq. (eq-nce-model), shape (1,)
@@ -213,11 +214,6 @@ class ModelNoise(BinaryNoise):
         return f"ModelNoise({kind} with {self.n_features} visible units)"
 
 # %% ../nbs/10_nce.ipynb #2d14cfa5
-def _per_entry(grads):
-    "A model's gradient per parameter -> per stored entry (a BM stores W_ij twice)"
-    return grads._replace(W=0.5 * grads.W) if isinstance(grads, BM) else grads
-
-
 def _nce_reference(params, X, Y, log_pn_X, log_pn_Y):
     "Eqs. (eq-nce-objective) and (eq-nce-grad): J_T and its gradient (parameters' type)"
     model, c = model_part(params), params.log_norm[0]
@@ -226,7 +222,7 @@ def _nce_reference(params, X, Y, log_pn_X, log_pn_Y):
     logit_y = -_free_energy(model, Y) + c - log_pn_Y - log_nu
     value = (log_sigmoid(logit_x).sum() + log_sigmoid(-logit_y).sum()) / m
     w = np.concatenate([sigmoid(-logit_x), -sigmoid(logit_y)]) / m  # 1 - h(x), -h(y)
-    grads = _per_entry(_weighted_moments(model, np.concatenate([X, Y]), w))
+    grads = _weighted_moments(model, np.concatenate([X, Y]), w)
     return float(value), type(params)(*grads, np.array([w.sum()]))
 
 # %% ../nbs/10_nce.ipynb #87ff91fe
@@ -282,7 +278,7 @@ def _nce(params, V, m, log_pn, want_grad=True):
         if not want_grad:
             return ValueAndGrad(float(value), None)
         w = np.concatenate([sigmoid(-logit[:m]), -sigmoid(logit[m:])]) / m
-        grads = _per_entry(_weighted_moments(BM(W, b), V, w))
+        grads = _weighted_moments(BM(W, b), V, w)
         return ValueAndGrad(float(value), NormalizedBM(*grads, np.array([w.sum()])))
     W, b, c, log_norm = params
     U, lin = V @ W, V @ b + (log_norm[0] - log_nu) - log_pn

@@ -75,13 +75,15 @@ def test_gradient_finite_differences(kind):
     model = random_model(kind, 5, 3, 1.0, 3)
     params, (X, Y, noise) = normalized(model, -3.0), samples(5, 40, 60, 4)
     f = lambda p: nce_value_and_grad(p, X, Y, noise)
-    theta = np.append(flatten_params(model), -3.0)
-    at = lambda t: normalized(unflatten_params(t[:-1], model), t[-1])
+    theta = flatten_params(params)                       # a NormalizedBM's couplings once, as for a BM
+    assert theta.size == flatten_params(model).size + 1
+    at = lambda t: unflatten_params(t, params)
     fd = np.array([(f(at(theta + 1e-6 * e)).value - f(at(theta - 1e-6 * e)).value) / 2e-6 for e in np.eye(theta.size)])
-    g = model_part(f(params).grads)
-    if kind == "bm":                                     # per stored entry: each coupling is stored twice
-        g = g._replace(W=2 * g.W)
-    np.testing.assert_allclose(np.append(flatten_params(g), f(params).grads.log_norm[0]), fd, atol=1e-8)
+    g = f(params).grads
+    np.testing.assert_allclose(flatten_params(g), fd, atol=1e-8)   # per coupling, like every principle
+    if kind == "bm":
+        assert np.array_equal(g.W, g.W.T) and not np.diag(g.W).any()
+
 
 
 @pytest.mark.parametrize("kind", ["bm", "rbm"])
