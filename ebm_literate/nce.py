@@ -256,7 +256,7 @@ class ModelNoise(BinaryNoise):
         kind = type(self.params).__name__
         return f"ModelNoise({kind} with {self.n_features} visible units)"
 
-# %% ../nbs/10_nce.ipynb #4bf80d25
+# %% ../nbs/10_nce.ipynb #b68d03f2
 class ContinuousNoise(_Noise):
     "Base of the noise distributions on R^n, with densities"
     def _check_points(self, x, name):
@@ -374,13 +374,51 @@ def _nce_rows(U, c, lin, m, scale, want_grad):
     return value * scale, w
 
 
+@njit(cache=True, error_model="numpy")
+def _nce_laplace_rows(V, B, lin, m, want_grad):
+    "Eqs. (eq-nce-objective), (eq-nce-grad), ICA with Laplacian sources: J_T, dJ/dB, dJ/dc"
+    M, n = V.shape
+    G, psi = np.zeros((n, n)), np.empty(n)
+    value = w_sum = 0.0
+    for r in range(M):
+        g = lin[r]  # the logit G - log nu, with log p~(v) = sum_i log p_s(b_i'v)
+        for i in range(n):
+            s = 0.0
+            for k in range(n):
+                s += B[i, k] * V[r, k]
+            g -= np.sqrt(2.0) * abs(s) + 0.5 * np.log(2.0)
+            psi[i] = -np.sqrt(2.0) * np.sign(s)
+        e = np.exp(-abs(g))  # one exponential for the softplus and the sigmoid
+        big, small = 1.0 / (1.0 + e), e / (1.0 + e)  # sigma(|g|), sigma(-|g|)
+        if r < m:  # a data point: log h = -softplus(-g), weight 1 - h = sigma(-g)
+            value -= max(-g, 0.0) + np.log1p(e)
+            w = small if g > 0.0 else big
+        else:  # a noise point: log(1 - h) = -softplus(g), weight -h = -sigma(g)
+            value -= max(g, 0.0) + np.log1p(e)
+            w = -(big if g > 0.0 else small)
+        w_sum += w
+        if want_grad:  # sum_r w_r psi(B v_r) v_r', eq. (eq-param-grads)
+            for i in range(n):
+                for k in range(n):
+                    G[i, k] += w * psi[i] * V[r, k]
+    return value / m, G / m, w_sum / m
+
+
 def _nce(params, V, m, log_pn, want_grad=True):
     "J_T and its gradient from stacked rows V = [data; noise] and their log p_n"
     log_nu = np.log((V.shape[0] - m) / m)
     if isinstance(params, (NormalizedRBM, NormalizedGaussianRBM)):
         lin = (params.log_norm[0] - log_nu) - log_pn  # the logit's terms outside F
         return _nce_hidden(params, V, m, lin, want_grad)
-    if not isinstance(params, NormalizedBM):  # Gaussian or ICA: the reference
+    if isinstance(params, NormalizedLaplaceICA):
+        B, log_norm = params
+        if B.shape != (V.shape[1], V.shape[1]):  # guards the kernel's memory
+            raise ValueError(f"params.B must have shape {(V.shape[1],) * 2}, got {B.shape}")
+        lin = (log_norm[0] - log_nu) - log_pn
+        value, G, dc = _nce_laplace_rows(V, B, lin, m, want_grad)
+        grads = NormalizedLaplaceICA(G, np.array([dc])) if want_grad else None
+        return ValueAndGrad(float(value), grads)
+    if not isinstance(params, NormalizedBM):  # Gaussian, ICA: the reference is faster
         value, grads = _nce_reference(params, V[:m], V[m:], log_pn[:m], log_pn[m:])
         return ValueAndGrad(value, grads if want_grad else None)
     W, b, log_norm = params  # a Boltzmann machine: NumPy with BLAS is the fast version
