@@ -376,7 +376,7 @@ def _nce_rows(U, c, lin, m, scale, want_grad):
 
 @njit(cache=True, error_model="numpy")
 def _nce_laplace_rows(V, B, lin, m, want_grad):
-    "Eqs. (eq-nce-objective), (eq-nce-grad), ICA with Laplacian sources: J_T, dJ/dB, dJ/dc"
+    "Eqs. (eq-nce-objective), (eq-nce-grad), Laplacian ICA: J_T, dJ/dB, dJ/dc"
     M, n = V.shape
     G, psi = np.zeros((n, n)), np.empty(n)
     value = w_sum = 0.0
@@ -413,7 +413,8 @@ def _nce(params, V, m, log_pn, want_grad=True):
     if isinstance(params, NormalizedLaplaceICA):
         B, log_norm = params
         if B.shape != (V.shape[1], V.shape[1]):  # guards the kernel's memory
-            raise ValueError(f"params.B must have shape {(V.shape[1],) * 2}, got {B.shape}")
+            raise ValueError(f"params.B must have shape {(V.shape[1],) * 2}, "
+                             f"got {B.shape}")
         lin = (log_norm[0] - log_nu) - log_pn
         value, G, dc = _nce_laplace_rows(V, B, lin, m, want_grad)
         grads = NormalizedLaplaceICA(G, np.array([dc])) if want_grad else None
