@@ -1,14 +1,16 @@
-"""Noise-contrastive estimation: the kernel against the NumPy reference and brute force, gradients, the population
-optimum, noise distributions, the principle in the training loop and L-BFGS, bad input."""
+"""Noise-contrastive estimation: the kernels against the NumPy reference and brute force, gradients, the population
+optimum, binary and real-valued noise distributions, the principle in the training loop and L-BFGS, bad input."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from scipy import stats
 
 from ebm_literate import exact
 from ebm_literate.exact import binary_states
 from ebm_literate.gradient import flatten_params, unflatten_params
-from ebm_literate.models import BM, RBM, energy, init_bm, init_rbm
-from ebm_literate.nce import (NCE, BernoulliMixtureNoise, BernoulliNoise, ModelNoise, NormalizedBM, NormalizedRBM,
+from ebm_literate.models import BM, ICA, RBM, Gaussian, GaussianRBM, LaplaceICA, energy, init_bm, init_rbm
+from ebm_literate.nce import (NCE, BernoulliMixtureNoise, BernoulliNoise, ContinuousModelNoise, ContinuousNoise,
+                              GaussianNoise, ModelNoise, NormalizedBM, NormalizedLaplaceICA, NormalizedRBM,
                               _nce, _nce_reference, data_probability, model_part, nce_value_and_grad, normalized)
 from ebm_literate.training import TrainingDiverged, fit_lbfgs, train
 
@@ -75,13 +77,15 @@ def test_gradient_finite_differences(kind):
     model = random_model(kind, 5, 3, 1.0, 3)
     params, (X, Y, noise) = normalized(model, -3.0), samples(5, 40, 60, 4)
     f = lambda p: nce_value_and_grad(p, X, Y, noise)
-    theta = np.append(flatten_params(model), -3.0)
-    at = lambda t: normalized(unflatten_params(t[:-1], model), t[-1])
+    theta = flatten_params(params)                       # a NormalizedBM's couplings once, as for a BM
+    assert theta.size == flatten_params(model).size + 1
+    at = lambda t: unflatten_params(t, params)
     fd = np.array([(f(at(theta + 1e-6 * e)).value - f(at(theta - 1e-6 * e)).value) / 2e-6 for e in np.eye(theta.size)])
-    g = model_part(f(params).grads)
-    if kind == "bm":                                     # per stored entry: each coupling is stored twice
-        g = g._replace(W=2 * g.W)
-    np.testing.assert_allclose(np.append(flatten_params(g), f(params).grads.log_norm[0]), fd, atol=1e-8)
+    g = f(params).grads
+    np.testing.assert_allclose(flatten_params(g), fd, atol=1e-8)   # per coupling, like every principle
+    if kind == "bm":
+        assert np.array_equal(g.W, g.W.T) and not np.diag(g.W).any()
+
 
 
 @pytest.mark.parametrize("kind", ["bm", "rbm"])
@@ -225,3 +229,159 @@ def test_bad_input_is_refused_with_clear_messages():
         noise.sample(3, rng="a")
     with pytest.raises(ValueError, match="params.c must have"):   # the kernel's own guard, behind the checks
         _nce(params._replace(c=np.zeros(1)), np.concatenate([X, X]), 10, np.zeros(20))
+
+
+# ---- continuous models -------------------------------------------------------------------------------------------
+
+def continuous_model(kind, seed, n=3):
+    rng = np.random.default_rng(seed)
+    B = np.eye(n) + 0.3 * rng.normal(size=(n, n))
+    if kind == "laplace":
+        return LaplaceICA(B)
+    if kind == "sech":
+        return ICA(B)
+    if kind == "gauss":
+        return Gaussian(rng.normal(size=n), B @ B.T)
+    return GaussianRBM(rng.normal(size=(n, 2)), rng.normal(size=n), rng.normal(size=2), rng.uniform(0.7, 1.3, n))
+
+
+def continuous_density(model):
+    "p~ from SciPy's densities, or a GB-RBM's sum of exp(-E(v, h)) over h"
+    if isinstance(model, (ICA, LaplaceICA)):
+        src = stats.hypsecant(scale=2 / np.pi) if isinstance(model, ICA) else stats.laplace(scale=2 ** -0.5)
+        return lambda U: np.prod(src.pdf(U @ model.B.T), axis=1)
+    if isinstance(model, Gaussian):
+        return lambda U: np.exp(-0.5 * np.einsum("si,ij,sj->s", U - model.mu, model.M, U - model.mu))
+    H = binary_states(0, 2 ** model.c.shape[0], model.c.shape[0])
+    return lambda U: np.array([np.exp(-energy(model, np.repeat(u[None], len(H), 0), H)).sum() for u in U])
+
+
+KINDS = ["laplace", "sech", "gauss", "gbrbm"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_continuous_objective_matches_definition(kind):
+    model = continuous_model(kind, 1)
+    params, rng = normalized(model, -1.5), np.random.default_rng(2)
+    X = exact.sample(model, 30, rng)
+    noise = GaussianNoise.from_data(X)
+    Y = noise.sample(45, rng)
+    p_m = lambda U: continuous_density(model)(U) * np.exp(-1.5)
+    p_n = stats.multivariate_normal(noise.mean, noise.cov).pdf
+    h = lambda U: p_m(U) / (p_m(U) + 1.5 * p_n(U))
+    brute = (np.log(h(X)).sum() + np.log(1 - h(Y)).sum()) / 30
+    assert abs(nce_value_and_grad(params, X, Y, noise).value - brute) < 1e-11 * abs(brute)
+    np.testing.assert_allclose(data_probability(params, X, noise, nu=1.5), h(X), rtol=1e-11)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_continuous_gradient_finite_differences(kind):
+    params, rng = normalized(continuous_model(kind, 3), -2.0), np.random.default_rng(4)
+    X = exact.sample(model_part(params), 40, rng)
+    noise = GaussianNoise.from_data(X)
+    Y = noise.sample(70, rng)
+    f = lambda p: nce_value_and_grad(p, X, Y, noise)
+    theta = flatten_params(params)
+    at = lambda t: unflatten_params(t, params)
+    fd = np.array([(f(at(theta + 1e-6 * e)).value - f(at(theta - 1e-6 * e)).value) / 2e-6 for e in np.eye(theta.size)])
+    g = f(params).grads
+    learned = np.ones(theta.size, dtype=bool)
+    if kind == "gbrbm":                                   # sigma is fixed: its gradient is zero
+        learned[unflatten_params(np.arange(theta.size, dtype=float), params).sigma.astype(int)] = False
+        assert not g.sigma.any()
+    np.testing.assert_allclose(flatten_params(g)[learned], fd[learned], atol=1e-7)
+
+
+@settings(max_examples=30)
+@given(st.sampled_from(["laplace", "gbrbm"]), st.integers(1, 6), st.integers(1, 50), st.integers(1, 80),
+       st.floats(-40, 40), st.integers(0, 2**31 - 1))
+def test_continuous_kernels_match_reference(kind, n, m, k, c, seed):
+    params = normalized(continuous_model(kind, seed, n), c)
+    rng = np.random.default_rng(seed)
+    X = rng.laplace(size=(m, n)) * 3
+    noise = GaussianNoise(np.zeros(n), np.eye(n) * 2.0)
+    Y = noise.sample(k, rng)
+    lp_x, lp_y = noise.log_prob(X), noise.log_prob(Y)
+    value, grads = _nce_reference(params, X, Y, lp_x, lp_y)
+    fast = _nce(params, np.concatenate([X, Y]), m, np.concatenate([lp_x, lp_y]))
+    assert abs(fast.value - value) <= 1e-11 * max(1.0, abs(value))
+    for f, r in zip(fast.grads, grads):
+        np.testing.assert_allclose(f, r, rtol=1e-10, atol=1e-12)
+
+
+def test_gaussian_noise_matches_scipy_and_its_samples():
+    rng = np.random.default_rng(5)
+    mean, cov = np.array([1.0, -2.0, 0.5]), np.array([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]])
+    noise = GaussianNoise(mean, cov)
+    U = rng.normal(size=(20, 3)) * 3
+    np.testing.assert_allclose(noise.log_prob(U), stats.multivariate_normal(mean, cov).logpdf(U), rtol=1e-12)
+    Y = noise.sample(200_000, rng)
+    assert np.all(np.abs(Y.mean(axis=0) - mean) < 5 * np.sqrt(np.diag(cov) / 2e5))
+    se = np.sqrt((cov**2 + np.outer(np.diag(cov), np.diag(cov))) / 2e5)
+    assert np.all(np.abs(np.cov(Y, rowvar=False) - cov) < 5 * se)
+    fitted = GaussianNoise.from_data(Y)
+    np.testing.assert_allclose(fitted.cov, np.cov(Y, rowvar=False, bias=True), rtol=1e-12)
+    assert np.array_equal(fitted.cov, fitted.cov.T)
+    ica = ContinuousModelNoise(LaplaceICA([[1.0, 0.4], [0.2, 1.5]]))       # an ICA model as noise, normalized
+    g = np.linspace(-15, 15, 1501)
+    G = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    assert abs(np.exp(ica.log_prob(G)).sum() * (g[1] - g[0]) ** 2 - 1) < 1e-4
+
+
+def test_nce_learns_c_for_ica_and_gbrbm_by_lbfgs():
+    rng = np.random.default_rng(6)
+    B_true = np.eye(3) + 0.3 * rng.normal(size=(3, 3))
+    X = exact.sample(LaplaceICA(B_true), 4000, rng)
+    noise = GaussianNoise.from_data(X)
+    fit = fit_lbfgs(NCE(noise, nu=1), normalized(LaplaceICA(np.linalg.inv(np.linalg.cholesky(noise.cov)))), X)
+    assert fit.converged
+    B = fit.params.B
+    assert abs(fit.params.log_norm[0] - np.linalg.slogdet(B)[1]) < 0.05      # c = -log Z(B-hat) = log|det B-hat|
+    gb = continuous_model("gbrbm", 7)
+    Xg = exact.sample(gb, 3000, rng)
+    start = normalized(gb._replace(W=0.1 * gb.W), 0.0)
+    fit = fit_lbfgs(NCE(GaussianNoise.from_data(Xg), nu=2), start, Xg)
+    assert fit.converged and np.array_equal(fit.params.sigma, gb.sigma)
+    assert abs(fit.params.log_norm[0] + exact.log_partition(model_part(fit.params))) < 0.1
+
+
+def test_continuous_bad_input():
+    rng = np.random.default_rng(8)
+    ica = normalized(LaplaceICA(np.eye(3)))
+    X = rng.normal(size=(10, 3))
+    gauss = GaussianNoise.from_data(X)
+    with pytest.raises(ValueError, match="noise must be a ContinuousNoise over 3"):
+        NCE(BernoulliNoise.uniform(3)).grad(ica, X)
+    with pytest.raises(ValueError, match="noise must be a ContinuousNoise over 3"):
+        NCE(GaussianNoise(np.zeros(4), np.eye(4))).grad(ica, X)
+    with pytest.raises(ValueError, match="noise must be a BinaryNoise"):
+        NCE(gauss).grad(normalized(random_rbm(3, 2, 1.0, rng)), (X > 0) * 1.0)
+    with pytest.raises(ValueError, match="batch must be finite"):
+        NCE(gauss).grad(ica, np.where(X > 1, np.inf, X))
+    with pytest.raises(ValueError, match="noise_samples must have 3 columns"):
+        nce_value_and_grad(ica, X, X[:, :2], gauss)
+    with pytest.raises(ValueError, match="non-singular"):
+        NCE(gauss).value_and_grad(ica._replace(B=np.zeros((3, 3))), X)
+    with pytest.raises(ValueError, match="positive definite"):
+        GaussianNoise(np.zeros(2), -np.eye(2))
+    with pytest.raises(ValueError, match="symmetric"):
+        GaussianNoise(np.zeros(2), [[1.0, 0.2], [0.1, 1.0]])
+    with pytest.raises(ValueError, match="more rows than columns"):
+        GaussianNoise.from_data(X[:3])
+    with pytest.raises(ValueError, match="shape"):
+        gauss.log_prob(X[:, :2])
+    with pytest.raises(TypeError, match="must be a model"):
+        normalized((np.eye(2),))
+
+    class PositiveNoise(ContinuousNoise):                 # zero density wherever a coordinate is negative
+        n_features = 3
+        def _log_prob(self, X): return np.where(X.min(axis=1) >= 0, -X.sum(axis=1), -np.inf)
+        def _sample(self, n, rng): return rng.exponential(size=(n, 3))
+
+    row = int(np.flatnonzero(X.min(axis=1) < 0)[0])
+    with pytest.raises(ValueError, match=rf"probability zero to batch\[{row}\].*GaussianNoise"):
+        NCE(PositiveNoise()).grad(ica, X)
+    with pytest.raises(ValueError, match="probability zero to data"):
+        nce_value_and_grad(ica, X, np.abs(X), PositiveNoise())
+    with pytest.raises(ValueError, match="params.B must have shape"):   # the kernel's own guard
+        _nce(NormalizedLaplaceICA(np.eye(2), np.zeros(1)), np.concatenate([X, X]), 10, np.zeros(20))
