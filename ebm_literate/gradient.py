@@ -191,12 +191,17 @@ class ValueAndGrad(NamedTuple):
     value: float   # the (mean) objective
     grads: object  # its gradient, same type as the parameters (None if not asked for)
 
+def _symmetric_W(params):
+    "Whether field W holds symmetric couplings, one number per pair: a BM, or a type that says so"
+    return isinstance(params, BM) or getattr(type(params), "symmetric_W", False)
+
 def flatten_params(params, # a model: `BM`, `RBM` or another NamedTuple of arrays
                   ):
-    "The independent parameters as one vector: a BM's upper triangle of W then b; other models field by field"
+    "The independent parameters as one vector: a BM's upper triangle of W, then the other fields"
     params = check_param_tuple(params)
-    if isinstance(params, BM):
-        return np.concatenate([params.W[np.triu_indices(params.b.size, 1)], params.b])
+    if _symmetric_W(params):
+        rest = [f.ravel() for k, f in zip(params._fields, params) if k != "W"]
+        return np.concatenate([params.W[np.triu_indices(params.W.shape[0], 1)], *rest])
     return np.concatenate([f.ravel() for f in params])
 
 def unflatten_params(theta, # vector from `flatten_params`
@@ -209,14 +214,15 @@ def unflatten_params(theta, # vector from `flatten_params`
     if theta.shape != (size,):
         raise ValueError(f"theta must be a vector of {size} parameters for this {type(like).__name__}, "
                          f"got shape {theta.shape}")
-    if isinstance(like, BM):
-        n = like.b.size
+    fields, o = {}, 0
+    if _symmetric_W(like):                        # W from its upper triangle, listed first
+        n = like.W.shape[0]
         iu = np.triu_indices(n, 1)
         W = np.zeros((n, n))
         W[iu] = theta[:len(iu[0])]
-        return BM(W + W.T, theta[len(iu[0]):].copy())
-    fields, o = [], 0
-    for f in like:
-        fields.append(theta[o:o + f.size].reshape(f.shape).copy())
-        o += f.size
-    return type(like)(*fields)
+        fields["W"], o = W + W.T, len(iu[0])
+    for k, f in zip(like._fields, like):
+        if k not in fields:
+            fields[k] = theta[o:o + f.size].reshape(f.shape).copy()
+            o += f.size
+    return type(like)(**fields)
