@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['SQUEEZE', 'PARALLEL_MIN_WORK', 'MIN_BLOCKS', 'TILE_MIN_WORK', 'TILE_UNITS', 'TILE_ROWS', 'BM_BLOCK',
-           'BM_DENSE_UPDATE', 'BM_LANES_MAX', 'BM_LANES', 'MAX_TRANSITION_STATES', 'GB_CHAINS_PER_BLOCK', 'rng_states',
-           'check_rng_states', 'GibbsResult', 'rbm_gibbs', 'bm_gibbs', 'gibbs_chain', 'transition_matrix',
-           'exact_autocorrelation', 'exact_autocorr_time', 'autocorrelation', 'integrated_autocorr_time',
-           'effective_sample_size', 'ChainMean', 'chain_mean', 'gaussian_rbm_gibbs', 'SamplerResult', 'langevin', 'hmc']
+           'BM_DENSE_UPDATE', 'BM_LANES_MAX', 'BM_LANES', 'MAX_TRANSITION_STATES', 'rng_states', 'check_rng_states',
+           'GibbsResult', 'rbm_gibbs', 'bm_gibbs', 'gibbs_chain', 'transition_matrix', 'exact_autocorrelation',
+           'exact_autocorr_time', 'autocorrelation', 'integrated_autocorr_time', 'effective_sample_size', 'ChainMean',
+           'chain_mean', 'gaussian_rbm_gibbs', 'SamplerResult', 'langevin', 'hmc']
 
 # %% ../nbs/02_mcmc.ipynb #d46a4e13
 import threading
@@ -317,15 +317,29 @@ def _probs_row(field, bias, beta, scale, u, probs, out, sample):
         for j in range(probs.shape[0]):
             probs[j] = scale * _sigmoid(beta * (field[j] + bias[j]))
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _normal_row(u, field, bias, out):
+    "out[j] <- field[j] + bias[j] + z_j for one row, z the Box-Muller normals eq-box-muller of the pairs u[2k], u[2k+1]"
+    n = out.shape[0]
+    for k in range(n // 2):
+        r = np.sqrt(-2.0 * np.log(1.0 - u[2 * k]))
+        t = 2.0 * np.pi * u[2 * k + 1]
+        out[2 * k] = field[2 * k] + bias[2 * k] + r * np.cos(t)
+        out[2 * k + 1] = field[2 * k + 1] + bias[2 * k + 1] + r * np.sin(t)
+    if n % 2:                                           # an odd last unit: its pair's sine is not used
+        r = np.sqrt(-2.0 * np.log(1.0 - u[n - 1]))
+        out[n - 1] = field[n - 1] + bias[n - 1] + r * np.cos(2.0 * np.pi * u[n])
+
 @njit(cache=True, error_model="numpy")
 def _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub,
-               states, U_next, n_gen, row0, scale0):
+               states, U_next, n_gen, row0, scale0, normal):
     """Item q of a half-sweep: tile q if q < n_rb n_ub, and the next half's uniforms of chain block q if q < n_gen.
     A tile sets field <- x @ W (x @ W' if `transpose`) on its rows and units (if `product`), then samples `out` by
-    the squeeze, or, if `as_probs`, sets probs <- scale p and samples `out` from p if `sample`; there the first
-    row0 rows are not chains (the data of a positive phase): their probabilities are scaled by scale0 and not
-    sampled, and chain i is row row0 + i. Each row of a tile goes to the elementwise loops as contiguous views
-    indexed from 0, which the compiler vectorizes"""
+    the squeeze, or, if `normal`, sets out <- field + bias + standard normals from pairs of uniforms, or, if
+    `as_probs`, sets probs <- scale p and samples `out` from p if `sample`; there the first row0 rows are not chains
+    (the data of a positive phase): their probabilities are scaled by scale0 and not sampled, and chain i is row
+    row0 + i. Each row of a tile goes to the elementwise loops as contiguous views indexed from 0, which the
+    compiler vectorizes"""
     if q < n_rb * n_ub:
         r0, r1, j0, j1 = _tile_bounds(q, out.shape[0], out.shape[1], n_rb, n_ub)
         if product and transpose:
@@ -337,6 +351,8 @@ def _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, p
                 chain = i >= row0
                 _probs_row(field[i, j0:j1], bias[j0:j1], beta, scale if chain else scale0,
                            U[max(i - row0, 0), j0:j1], probs[i, j0:j1], out[i, j0:j1], sample and chain)
+            elif normal:                                # j0 is even (TILE_UNITS is): no pair straddles two tiles
+                _normal_row(U[i, j0:j1 + (j1 - j0) % 2], field[i, j0:j1], bias[j0:j1], out[i, j0:j1])
             else:
                 _bernoulli_row(U[i, j0:j1], field[i, j0:j1], bias[j0:j1], beta, out[i, j0:j1])
     if q < n_gen:
@@ -345,19 +361,19 @@ def _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, p
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _half_par(x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-              U_next, n_gen, row0, scale0):
+              U_next, n_gen, row0, scale0, normal):
     "`_half_item` for every item, in parallel"
     for q in prange(max(n_rb * n_ub, n_gen)):
         _half_item(int64(q), x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field,
-                   n_rb, n_ub, states, U_next, n_gen, row0, scale0)
+                   n_rb, n_ub, states, U_next, n_gen, row0, scale0, normal)
 
 @njit(cache=True, error_model="numpy")
 def _half_ser(x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-              U_next, n_gen, row0, scale0):
+              U_next, n_gen, row0, scale0, normal):
     "`_half_item` for every item, in order on one core: the same arithmetic"
     for q in range(max(n_rb * n_ub, n_gen)):
         _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub,
-                   states, U_next, n_gen, row0, scale0)
+                   states, U_next, n_gen, row0, scale0, normal)
 
 @njit(cache=True, inline="always")
 def _half_draws(t, n_half, from_hidden, sample_last, n_v, n_h):
@@ -368,19 +384,20 @@ def _half_draws(t, n_half, from_hidden, sample_last, n_v, n_h):
 
 @njit(cache=True, error_model="numpy")
 def _rbm_halves(W, b, c, v, h, probs, n_pre, scale_pre, n_half, from_hidden, beta, states, scale, sample_last, FH, FV,
-                U, grid, parallel):
+                U, grid, parallel, normal):
     """n_half half-sweeps of the chains in rows n_pre.. of v and h (the first v|h if from_hidden), then, for all rows,
     probs <- p(h=1|v) scaled by scale (chains) or scale_pre (the first n_pre rows), h of the chains sampled if
     sample_last. Each half is one pass over the tiles of its product; the uniforms it needs were drawn during the half
-    before. Pass t = -1 only draws the first half's uniforms; every flag is a run-time value, so one compiled pass
-    serves all"""
+    before. With `normal` the visible layer is v = W h + b + z, z standard normal (from 2 ceil(n_v / 2) uniforms).
+    Pass t = -1 only draws the first half's uniforms; every flag is a run-time value, so one compiled pass serves all"""
     n_v, n_h = W.shape
+    n_vu = n_v + n_v % 2 if normal else n_v                    # uniforms per visible half
     vc, hc, FC = v[n_pre:], h[n_pre:], FH[n_pre:]              # the chains
     fresh = n_pre == 0 and n_half > 0 and (n_half % 2 == 0) == from_hidden   # the last half was h | v: FH is v @ W
     for t in range(-1, n_half + 1):
         last = t == n_half                                     # the pass that sets the probabilities, on every row
         visible = 0 <= t < n_half and (t % 2 == 0) == from_hidden
-        w = _half_draws(t + 1, n_half, from_hidden, sample_last, n_v, n_h)
+        w = _half_draws(t + 1, n_half, from_hidden, sample_last, n_vu, n_h)
         n_rb, n_ub = (grid[5], grid[6]) if last else (grid[2], grid[3]) if visible else (grid[0], grid[1])
         if t < 0:
             n_rb = 0                                           # no tiles
@@ -389,11 +406,11 @@ def _rbm_halves(W, b, c, v, h, probs, n_pre, scale_pre, n_half, from_hidden, bet
         if parallel:
             _half_par(x, W, visible, bias, beta, U[(t + 2) % 2], out, probs, scale, last, not (last and fresh),
                       sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0,
-                      row0, scale_pre)
+                      row0, scale_pre, normal and visible)
         else:
             _half_ser(x, W, visible, bias, beta, U[(t + 2) % 2], out, probs, scale, last, not (last and fresh),
                       sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0,
-                      row0, scale_pre)
+                      row0, scale_pre, normal and visible)
 
 class _SingleThreadedBLAS:
     "BLAS on one thread while inside (the kernels call BLAS from their own threads); nested entries cost nothing"
@@ -426,11 +443,11 @@ def _progress(total, desc, show):
 _WORKSPACE = {}   # (thread, shapes) -> scratch arrays reused across calls: fresh large arrays cost page faults
 
 def _workspace(n_rows, n, n_v, n_h):
-    "Fields (n_rows, n_h) and (n, n_v), uniforms (2, n, max(n_v, n_h)) for n chains, kept for the next call"
+    "Fields (n_rows, n_h) and (n, n_v), uniforms (2, n, max(n_v + n_v % 2, n_h)) for n chains, kept for the next call"
     key = (threading.get_ident(), n_rows, n, n_v, n_h)
     if key not in _WORKSPACE:
         if len(_WORKSPACE) >= 16: _WORKSPACE.clear()
-        _WORKSPACE[key] = (np.empty((n_rows, n_h)), np.empty((n, n_v)), np.empty((2, n, max(n_v, n_h))))
+        _WORKSPACE[key] = (np.empty((n_rows, n_h)), np.empty((n, n_v)), np.empty((2, n, max(n_v + n_v % 2, n_h))))
     return _WORKSPACE[key]
 
 def _rbm_grid(n, n_v, n_h, n_rows=None):
@@ -445,15 +462,17 @@ def _parallel(work):
     return work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1
 
 def _rbm_run(W, b, c, v, h, probs, n_half, from_hidden, beta, states, scale=1.0, sample_last=False, n_pre=0,
-             scale_pre=1.0):
+             scale_pre=1.0, normal=False):
     """`_rbm_halves` with scratch space, one-thread BLAS and tiles fixed by the shapes: the same bits on any threads.
-    The chains are the rows of v and h after the first n_pre, which only get probabilities (scaled by scale_pre)"""
+    The chains are the rows of v and h after the first n_pre, which only get probabilities (scaled by scale_pre);
+    with `normal` the visible layer is Gaussian, v = W h + b + z (beta applies to the hidden layer only)"""
     n_rows, n_v, n_h = v.shape[0], W.shape[0], W.shape[1]
     n = n_rows - n_pre
     FH, FV, U = _workspace(n_rows, n, n_v, n_h)
     with _single_threaded_blas(), numba.parallel_chunksize(1):   # threads take tiles as they come free
         _rbm_halves(W, b, c, v, h, probs, n_pre, scale_pre, n_half, from_hidden, beta, states, scale, sample_last,
-                    FH, FV, U, _rbm_grid(n, n_v, n_h, n_rows), _parallel((n_rows + n * max(n_half, 1)) * (n_v + n_h)))
+                    FH, FV, U, _rbm_grid(n, n_v, n_h, n_rows), _parallel((n_rows + n * max(n_half, 1)) * (n_v + n_h)),
+                    normal)
 
 def _rbm_gibbs_kernel(W, b, c, v, h, hidden_p, k, beta, states):
     "k block-Gibbs sweeps in place on `v`; `h` gets the last sampled hidden layer, `hidden_p` p(h=1 | final v)"
@@ -833,92 +852,13 @@ def _gbrbm_gibbs_numpy(params, v, k, uniforms):
     return GibbsResult(v, h, sigmoid(_gbrbm_hidden_input(params, v)))
 
 # %% ../nbs/02_mcmc.ipynb #52ea0ebd
-# chains per block of the Gaussian-Bernoulli kernel, whatever the thread count
-GB_CHAINS_PER_BLOCK = 16
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def _normals_into(states, i, out_row):
-    "out_row <- standard normals from chain i's generator by eq. (eq-box-muller), two per pair of uniforms"
-    s0, s1, s2, s3 = states[i, 0], states[i, 1], states[i, 2], states[i, 3]
-    n = out_row.shape[0]
-    for j in range(0, n, 2):
-        r1, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
-        r2, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
-        r = np.sqrt(-2.0 * np.log(1.0 - _to_uniform(r1)))
-        t = 2.0 * np.pi * _to_uniform(r2)
-        out_row[j] = r * np.cos(t)
-        if j + 1 < n:
-            out_row[j + 1] = r * np.sin(t)
-    states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
-
-
-@njit(cache=True, inline="always")
-def _hidden_inputs(vb, W, sigma, VS, FH):
-    "FH <- (vb / sigma) W, the hidden units' inputs less c"
-    for i in range(vb.shape[0]):
-        for j in range(vb.shape[1]):
-            VS[i, j] = vb[i, j] / sigma[j]
-    np.dot(VS, W, FH)
-
-
-@njit(cache=True, error_model="numpy")
-def _gbrbm_rows(W, WT, b, c, sigma, v, h, probs, k, states, r0, r1):
-    "chains r0..r1-1: k sweeps of eq. (eq-gbrbm-sweep) in place (k = 0: h only), then probs <- p(h = 1 | v)"
-    n_v, n_h = W.shape
-    vb, hb, sb = v[r0:r1], h[r0:r1], states[r0:r1]
-    VS, FH, FV = (
-        np.empty((r1 - r0, n_v)),
-        np.empty((r1 - r0, n_h)),
-        np.empty((r1 - r0, n_v)),
-    )
-    U, z = np.empty((4, n_h)), np.empty(n_v)
-    _hidden_inputs(vb, W, sigma, VS, FH)
-    _sample_into(FH, c, 1.0, sb, U, hb)  # h ~ p(h | v)
-    for sweep in range(k):
-        np.dot(hb, WT, FV)
-        for i in range(r1 - r0):  # v ~ p(v | h)
-            _normals_into(sb, i, z)
-            for j in range(n_v):
-                vb[i, j] = b[j] + sigma[j] * (FV[i, j] + z[j])
-        _hidden_inputs(vb, W, sigma, VS, FH)
-        if sweep < k - 1:
-            _sample_into(FH, c, 1.0, sb, U, hb)
-    for i in range(r1 - r0):
-        for j in range(n_h):
-            probs[r0 + i, j] = _sigmoid(FH[i, j] + c[j])
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def _gbrbm_blocks(W, WT, b, c, sigma, v, h, probs, k, states):
-    "`_gbrbm_rows` on blocks of GB_CHAINS_PER_BLOCK chains, in parallel"
-    n = v.shape[0]
-    for q in prange((n + GB_CHAINS_PER_BLOCK - 1) // GB_CHAINS_PER_BLOCK):
-        r0 = q * GB_CHAINS_PER_BLOCK
-        r1 = min(r0 + GB_CHAINS_PER_BLOCK, n)
-        _gbrbm_rows(W, WT, b, c, sigma, v, h, probs, k, states, r0, r1)
-
-
-@njit(cache=True, error_model="numpy")
-def _gbrbm_blocks_serial(W, WT, b, c, sigma, v, h, probs, k, states):
-    "the same blocks in one thread, for small problems"
-    n = v.shape[0]
-    for r0 in range(0, n, GB_CHAINS_PER_BLOCK):
-        r1 = min(r0 + GB_CHAINS_PER_BLOCK, n)
-        _gbrbm_rows(W, WT, b, c, sigma, v, h, probs, k, states, r0, r1)
-
-
 def _gbrbm_gibbs_kernel(params, v, h, probs, k, states):
     "k sweeps in place on `v` (validated inputs only); `h` the last hidden states, `probs` p(h = 1 | final v)"
-    W, WT = params.W, np.ascontiguousarray(params.W.T)
-    work = v.shape[0] * (W.shape[0] + W.shape[1]) * max(k, 1)
-    kernel = (
-        _gbrbm_blocks
-        if work >= PARALLEL_MIN_WORK and v.shape[0] > GB_CHAINS_PER_BLOCK
-        else _gbrbm_blocks_serial
-    )
-    with _single_threaded_blas():
-        kernel(W, WT, params.b, params.c, params.sigma, v, h, probs, k, states)
+    W, b, c, sigma = params
+    x = v / sigma  # the chains in the coordinates of eq. (eq-gbrbm-scaled)
+    _rbm_run(W, b / sigma, c, x, h, probs, max(2 * k, 1), False, 1.0, states, normal=True)
+    if k > 0:
+        np.multiply(x, sigma, out=v)
 
 # %% ../nbs/02_mcmc.ipynb #d9edff7c
 def gaussian_rbm_gibbs(

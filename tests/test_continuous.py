@@ -15,8 +15,8 @@ from ebm_literate.data import (GaussianMixture, load_digits_continuous, mixture_
                                mixture_score, ring_of_gaussians, standardize, teacher_samples, two_moons)
 from ebm_literate.exact import (hidden_marginal, log_likelihood, log_partition, sample,
                                 _gbrbm_log_partition_reference)
-from ebm_literate.mcmc import (GB_CHAINS_PER_BLOCK, _fill_uniform, _gbrbm_gibbs_numpy, gaussian_rbm_gibbs, hmc,
-                               langevin, rng_states)
+from ebm_literate.mcmc import (_fill_uniform, _gbrbm_gibbs_numpy, _rbm_grid, gaussian_rbm_gibbs, hmc, langevin,
+                               rng_states)
 from ebm_literate.models import (ICA, RBM, Gaussian, GaussianRBM, LaplaceICA, check_data, check_param_tuple,
                                  check_params, energy, free_energy, free_energy_and_grad, hidden_probs,
                                  init_gaussian_rbm, log_unnormalized, log_unnormalized_grad, logsumexp, n_visible,
@@ -291,9 +291,11 @@ def _uniforms_of(states):
 
 
 @pytest.mark.parametrize("n_v, n_h, n_chains, k", [(7, 5, 40, 3), (6, 4, 16, 1), (1, 1, 3, 2), (20, 9, 33, 0),
-                                                     (64, 20, 50, 5)])
+                                                     (64, 20, 50, 5), (301, 120, 64, 2)])
 def test_gbrbm_gibbs_kernel_equals_reference(n_v, n_h, n_chains, k):
-    gb = _gbrbm(n_v, n_h, 0.5, n_v)
+    if n_v == 301:                                          # both products in two tiles, the visible one's second odd
+        assert list(_rbm_grid(n_chains, n_v, n_h)[:4]) == [1, 2, 1, 2]
+    gb = _gbrbm(n_v, n_h, 0.5 if n_v < 100 else 0.1, n_v)
     v0 = np.random.default_rng(1).normal(0, 2, (n_chains, n_v))
     ref = _gbrbm_gibbs_numpy(gb, v0, k, _uniforms_of(rng_states(11, n_chains)))
     got = gaussian_rbm_gibbs(gb, v0, k, rng=11)
@@ -302,9 +304,10 @@ def test_gbrbm_gibbs_kernel_equals_reference(n_v, n_h, n_chains, k):
     np.testing.assert_allclose(got.hidden_probs, ref.hidden_probs, rtol=1e-11, atol=1e-14)
 
 
-def test_gbrbm_gibbs_serial_and_parallel_paths_agree(monkeypatch):
-    gb = _gbrbm(30, 12, 0.3, 0)
-    v0 = np.random.default_rng(2).normal(size=(3 * GB_CHAINS_PER_BLOCK + 5, 30))
+@pytest.mark.parametrize("n_v, n_h, n_chains", [(30, 12, 53), (301, 120, 64)])
+def test_gbrbm_gibbs_serial_and_parallel_paths_agree(monkeypatch, n_v, n_h, n_chains):
+    gb = _gbrbm(n_v, n_h, 0.3 if n_v < 100 else 0.1, 0)
+    v0 = np.random.default_rng(2).normal(size=(n_chains, n_v))
     out = {}
     for name, limit in (("serial", 2**62), ("parallel", 0)):
         monkeypatch.setattr(mcmc, "PARALLEL_MIN_WORK", limit)
@@ -317,9 +320,9 @@ def test_gbrbm_gibbs_identical_for_1_2_16_threads():
         import numpy as np, sys
         from ebm_literate.mcmc import gaussian_rbm_gibbs
         from ebm_literate.models import GaussianRBM
-        r = np.random.default_rng(0)
-        gb = GaussianRBM(r.normal(0, 0.1, (100, 40)), r.normal(size=100), r.normal(size=40), np.ones(100))
-        res = gaussian_rbm_gibbs(gb, r.normal(size=(150, 100)), 5, rng=7)
+        r = np.random.default_rng(0)                     # 3 tiles per product: 3 row blocks, then 3 unit blocks
+        gb = GaussianRBM(r.normal(0, 0.1, (301, 100)), r.normal(size=301), r.normal(size=100), r.uniform(0.5, 2, 301))
+        res = gaussian_rbm_gibbs(gb, r.normal(size=(128, 301)), 5, rng=7)
         sys.stdout.write(np.concatenate([res.v.ravel(), res.h.ravel(), res.hidden_probs.ravel()]).tobytes().hex())
     """)
     outs = []
