@@ -128,6 +128,7 @@ class CD:
                     state,        # must be None: CD keeps no state
                    ):
         "None: CD keeps no state, and refuses one handed in (a PCD state, say) rather than ignore it"
+        check_params(params)                              # `train` calls this once, then the unchecked `_grad`
         return _no_state(self, state)
 
     def grad(self, params,  # current parameters, a `BM` or an `RBM`

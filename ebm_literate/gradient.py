@@ -151,7 +151,8 @@ class ExactML:
     def check_state(self, params, # current parameters (`BM` or `RBM`)
                     state,        # must be None: exact maximum likelihood keeps no state
                    ):
-        "None: the exact gradient keeps no state"
+        "None: the exact gradient keeps no state (and `params` must be a `BM` or an `RBM`)"
+        check_params(params)
         return _no_state(self, state)
 
     def grad(self, params, # current parameters (`BM` or `RBM`)

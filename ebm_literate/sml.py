@@ -108,6 +108,7 @@ class PCD:
                     state,        # None, or the `Chains` of an earlier update
                    ):
         "`state` checked against `params` (shapes, binary states, generators): None or Chains ready for `_grad`"
+        params = check_params(params)
         return None if state is None else _check_chains(state, params, self.n_chains)
 
     def grad(self, params,  # current parameters, a `BM` or an `RBM`
@@ -180,6 +181,7 @@ class FastPCD:
                     state,        # None, or the `FastChains` of an earlier update
                    ):
         "`state` checked against `params`: None or FastChains ready for `_grad`"
+        params = check_params(params)
         return None if state is None else _check_fast_chains(state, params, self.n_chains)
 
     def grad(self, params,  # current (regular) parameters, a `BM` or an `RBM`
