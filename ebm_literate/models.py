@@ -575,10 +575,9 @@ def source_score_derivative(
     "psi'(s), elementwise: score matching's second derivative; the Laplacian has none (psi jumps at 0)"
     if isinstance(params, LaplaceICA):
         raise TypeError(
-            "source_score_derivative needs a smooth source density: the Laplacian's "
-            "psi jumps at 0, "
-            "so score matching does not apply to LaplaceICA; use ICA "
-            "(hyperbolic-secant sources)"
+            "params must be an ICA: source_score_derivative needs a smooth source "
+            "density, and the Laplacian's psi jumps at 0, so score matching does not "
+            "apply to LaplaceICA; use ICA (hyperbolic-secant sources)"
         )
     check_params(params, ICA)
     return _sech_dpsi(_as_sources(s))
@@ -589,9 +588,15 @@ def init_gaussian_rbm(n_visible, n_hidden, rng=None, scale=0.01, data=None, sigm
     n_visible = check_int(n_visible, "n_visible", minimum=1)
     n_hidden = check_int(n_hidden, "n_hidden", minimum=1)
     scale = check_real(scale, "scale", low=0)
-    sigma = np.broadcast_to(
-        as_float_array(sigma, "sigma"), (n_visible,)
-    ).copy()  # a number or one per unit
+    if np.isscalar(sigma):  # one number for all units; check_real refuses bools and strings
+        sigma = check_real(sigma, "sigma")
+    sigma = as_float_array(sigma, "sigma")
+    if sigma.shape not in ((), (n_visible,)):
+        raise ValueError(
+            f"sigma must be a number or one standard deviation per visible unit, "
+            f"shape ({n_visible},), got shape {sigma.shape}"
+        )
+    sigma = np.broadcast_to(sigma, (n_visible,)).copy()
     _check_positive(sigma, "sigma")
     rng = check_rng(rng)
     b = np.zeros(n_visible)

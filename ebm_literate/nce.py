@@ -23,7 +23,7 @@ from .models import (BM, CONTINUOUS_MODELS, ICA, RBM, Gaussian, GaussianRBM,
                                  _base_rate_logits, _check_positive_definite,
                                  _free_energy)
 from .exact import MAX_LISTED, _blockwise_log_unnorm
-from .gradient import ValueAndGrad, _weighted_moments
+from .gradient import ValueAndGrad, _no_state, _weighted_moments
 from .mcmc import _exp_nonpos
 from .pseudolikelihood import _log1p_unit
 
@@ -124,6 +124,13 @@ class _Noise:
     "A noise distribution: checked `log_prob` and `sample` (`_log_prob`, `_sample`)"
     n_features = 0  # number of variables, set by each subclass
 
+    def __new__(cls, *args, **kwargs):
+        if not (hasattr(cls, "_log_prob") and hasattr(cls, "_sample")):
+            raise TypeError(f"{cls.__name__} is a base class without a distribution: use "
+                            f"a noise distribution such as BernoulliNoise or GaussianNoise, "
+                            f"or subclass it with n_features, _log_prob and _sample")
+        return super().__new__(cls)
+
     def log_prob(self, x,  # points, (n_samples, n_features)
                  ):
         "Exact log-probability (log-density) of each row of `x`"
@@ -198,7 +205,11 @@ class BernoulliNoise(BernoulliMixtureNoise):
     "Factorized Bernoulli noise prod_i p_i^x_i (1 - p_i)^(1 - x_i): one component"
     def __init__(self, p,  # unit probabilities, (n_features,) in [0, 1]
                  ):
-        super().__init__(np.ones(1), as_float_array(p, "p", ndim=1)[None, :])
+        p = as_float_array(p, "p", ndim=1)
+        if p.size == 0 or p.min() < 0 or p.max() > 1:
+            raise ValueError(f"p must hold one probability in [0, 1] per unit, at least one, "
+                             f"got {p.size} values" + (f" in [{p.min()}, {p.max()}]" if p.size else ""))
+        super().__init__(np.ones(1), p[None, :])
 
     @property
     def p(self):
@@ -234,9 +245,9 @@ class ModelNoise(BinaryNoise):
         self._hidden = isinstance(params, RBM) and params.c.shape[0] < n  # list it
         m = params.c.shape[0] if self._hidden else n
         if 2.0**m > MAX_LISTED:
-            raise ValueError(f"ModelNoise lists the 2^{m} = {2.0**m:.3g} states of the "
-                             f"model's smaller layer, more than {MAX_LISTED:.3g}: use "
-                             f"a model with at most 20 units in one of its layers")
+            raise ValueError(f"params must have at most 20 units in one of its layers: "
+                             f"ModelNoise lists the 2^{m} = {2.0**m:.3g} states of the "
+                             f"model's smaller layer, more than {MAX_LISTED:.3g}")
         logp = _blockwise_log_unnorm(params, m, "hidden" if self._hidden else "visible")
         self.log_z = float(logsumexp(logp))
         self._p, self._m = np.exp(logp - self.log_z), m
@@ -293,7 +304,9 @@ class GaussianNoise(ContinuousModelNoise):
                  ):
         mean = as_float_array(mean, "mean", ndim=1)
         cov = as_float_array(cov, "cov", ndim=2)
-        if cov.shape != (mean.size, mean.size) or mean.size == 0:
+        if mean.size == 0:
+            raise ValueError("mean must have at least one component, got shape (0,)")
+        if cov.shape != (mean.size, mean.size):
             raise ValueError(f"cov must have shape ({mean.size}, {mean.size}) to match "
                              f"mean, got {cov.shape}")
         if np.abs(cov - cov.T).max() > 1e-12 * np.abs(cov).max():
@@ -464,6 +477,9 @@ def _check_pair(params, noise):
     "Checked normalized parameters, and a check that `noise` suits them"
     params = check_normalized(params)
     kind, n = _NOISE_KIND[type(params)], n_visible(model_part(params))
+    if not isinstance(noise, _Noise):
+        raise TypeError(f"noise must be a noise distribution such as BernoulliNoise or "
+                        f"GaussianNoise, got {type(noise).__name__}")
     if not isinstance(noise, kind) or noise.n_features != n:
         raise ValueError(f"noise must be a {kind.__name__} over {n} variables to match "
                          f"the model, got {noise!r}")
@@ -553,10 +569,7 @@ class NCE:
                     ):
         "Check `params` and their match with the noise; NCE keeps no state"
         _check_pair(params, self.noise)
-        if state is not None:
-            raise TypeError(f"state must be None (NCE keeps no state between updates), "
-                            f"got {type(state).__name__}")
-        return state
+        return _no_state(self, state)
 
     def grad(self, params,  # normalized parameters, e.g. a `NormalizedRBM`
              batch,  # minibatch, (m, n), binary for a BM or RBM

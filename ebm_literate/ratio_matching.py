@@ -9,9 +9,9 @@ __all__ = ['flip_probabilities', 'ratio_matching_loss', 'ratio_matching_loss_and
 import numpy as np
 
 from .models import (_free_energy, check_data, check_int, check_params,
-                                 check_rng)
-from .gradient import ValueAndGrad, _weighted_moments
-from .pseudolikelihood import RM, _choose_bits, _flips
+                                 check_rng, n_visible)
+from .gradient import ValueAndGrad, _no_state, _weighted_moments
+from .pseudolikelihood import RM, _check_n_bits, _choose_bits, _flips
 
 # %% ../nbs/09_ratio_matching.ipynb #32690fee
 def _all_flips(X):
@@ -58,10 +58,6 @@ def _rm_value_and_grad(params, X, n_bits=None, rng=None, want_grad=True):
     return ValueAndGrad(-scale * float(q @ q) / X.shape[0], grads)
 
 # %% ../nbs/09_ratio_matching.ipynb #3c5dc4c2
-def _check_n_bits(n_bits, n):
-    "None (every bit) or an integer from 1 to n"
-    return None if n_bits is None else check_int(n_bits, "n_bits", minimum=1, maximum=n)
-
 def _checked(params, x, name, n_bits=None, rng=None):
     "Validated (params, data, n_bits, rng) for the public functions"
     params = check_params(params)
@@ -102,11 +98,9 @@ class RatioMatching:
     def check_state(self, params, # a `BM` or an `RBM`
                     state,        # must be None: ratio matching keeps no state
                    ):
-        "Validate a state handed back in: ratio matching keeps none, so only None is accepted"
-        if state is not None:
-            raise TypeError(f"state must be None for RatioMatching, which keeps no state between updates, "
-                            f"got {type(state).__name__}")
-        return state
+        "None: ratio matching keeps no state (and `n_bits` must fit the model)"
+        _check_n_bits(self.n_bits, n_visible(check_params(params)))
+        return _no_state(self, state)
 
     def objective(self, params, # a `BM` or an `RBM`
                   batch,        # data, (n_samples, n_visible) binary

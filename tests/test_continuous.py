@@ -265,7 +265,7 @@ def test_exact_samples_goodness_of_fit():
 @pytest.mark.parametrize("call, exc, match", [
     (lambda: log_partition(_gbrbm(3, 28, 0.1, 0)), ValueError, "2\\^28"),
     (lambda: log_partition(GB, max_states=2), ValueError, "max_states = 2"),
-    (lambda: log_partition(GB, max_states=0), ValueError, "max_states must be a positive integer"),
+    (lambda: log_partition(GB, max_states=0), ValueError, "max_states must be an integer"),
     (lambda: sample(_gbrbm(2, 21, 0.1, 0), 3), ValueError, "2\\^21"),
     (lambda: sample(G2, 0), ValueError, "n must be an integer >= 1"),
     (lambda: sample(G2, 2.0), TypeError, "n must be an integer"),
