@@ -65,7 +65,8 @@ def show_images(X, # data, shape (n_samples, n_pixels); values in [0, 1] are sho
     n, d = X.shape
     if n == 0: raise ValueError("X must hold at least one image, got 0 rows")
     if X.min() < 0 or X.max() > 1:
-        raise ValueError(f"X must hold grey levels in [0, 1], got values in [{X.min()}, {X.max()}]")
+        raise ValueError(f"X must hold grey levels in [0, 1], got values in [{X.min()}, {X.max()}]; nothing is "
+                         f"clipped: map real values onto [0, 1] first, e.g. (X - lo) / (hi - lo)")
     if shape is None:
         side = int(round(np.sqrt(d)))
         if side * side != d:
