@@ -2,14 +2,18 @@
 
 Used by test_kernels_checked.py in a fresh process with NUMBA_BOUNDSCHECK=1 and its own NUMBA_CACHE_DIR, so that
 every kernel is compiled with bounds checks and an index out of range raises IndexError."""
+import importlib
+import pkgutil
 import sys
 
 import pytest
 from numba.core.registry import CPUDispatcher
 
-from ebm_literate import cd, exact, mcmc, models, partition, pseudolikelihood, sml, training, gradient, data
+import ebm_literate
+from ebm_literate import mcmc
 
-MODULES = (models, exact, mcmc, gradient, training, cd, sml, pseudolikelihood, partition, data)
+MODULES = [importlib.import_module(f"ebm_literate.{m.name}") for m in pkgutil.iter_modules(ebm_literate.__path__)
+           if not m.name.startswith("_")]                  # every module of the package, new ones included
 
 
 def kernels():

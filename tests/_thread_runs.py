@@ -9,8 +9,8 @@ import numpy as np
 from ebm_literate import exact
 from ebm_literate.cd import CD
 from ebm_literate.data import load_digits_binary, load_mnist5k_binary
-from ebm_literate.mcmc import bm_gibbs, gibbs_chain, rbm_gibbs
-from ebm_literate.models import init_bm, init_rbm
+from ebm_literate.mcmc import bm_gibbs, gaussian_rbm_gibbs, gibbs_chain, rbm_gibbs
+from ebm_literate.models import init_bm, init_gaussian_rbm, init_rbm
 from ebm_literate.partition import ais, linear_betas, reverse_ais
 from ebm_literate.pseudolikelihood import PseudoLikelihood
 from ebm_literate.sml import FastPCD, PCD
@@ -54,6 +54,9 @@ def runs():
     out["bm_gibbs 784, 40 chains"] = bm_gibbs(init_bm(784, rng=4, scale=0.01), mnist[:40], 2, rng=7)
     out["gibbs_chain bm64"] = gibbs_chain(bm, digits[:100], 4, rng=8, thin=2)
     out["gibbs_chain rbm784-100"] = gibbs_chain(rbm, mnist[:50], 3, rng=8)
+    gb = init_gaussian_rbm(784, 100, rng=3, scale=0.05, data=mnist, sigma=0.5)   # both products in 14 tiles
+    r = gaussian_rbm_gibbs(gb, mnist[:200], 3, rng=4)
+    out["gaussian_rbm_gibbs 784-100, 200 chains: v"], out["... gb h"], out["... gb hidden_probs"] = r
     # partition functions
     big = init_rbm(784, 500, rng=5, scale=0.02, data=mnist)
     e = ais(big, 100, linear_betas(30), rng=9)

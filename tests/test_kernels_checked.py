@@ -28,6 +28,13 @@ KERNEL_TESTS = [
     "test_partition.py::test_bm_kernel_matches_reference",
     "test_partition.py::test_helpers_match_numpy",
     "test_partition.py::test_same_seed_same_numbers_whatever_the_threads",
+    "test_continuous.py::test_gbrbm_gibbs_kernel_equals_reference",
+    "test_continuous.py::test_gbrbm_gibbs_serial_and_parallel_paths_agree",
+    "test_continuous.py::test_gbrbm_log_partition_matches_reference",
+    "test_ratio_matching.py::test_kernel_matches_reference",
+    "test_ratio_matching.py::test_huge_weights",
+    "test_nce.py::test_kernel_matches_reference",
+    "test_nce.py::test_continuous_kernels_match_reference",
 ]
 
 
