@@ -300,7 +300,8 @@ def log_probs(params):
     return binary_states(0, 2**n, n), logp - logsumexp(logp)
 
 def expectations(params):
-    "Exact model moments, grad log Z, in the parameters' own type: BM(E[xx'] off the diagonal, E[x]) or RBM(E[vh'], E[v], E[h])"
+    "Exact model moments, grad log Z, in the parameters' own type: BM(E[xx'] off the diagonal, E[x]) or RBM(E[vh'], E[v], E[h]); E[grad log p~] of a continuous model"
+    if isinstance(params, CONTINUOUS_MODELS): return _continuous_expectations(params)  # see "Continuous models"
     params = _check_enumerable(params, hint="estimate the negative phase from samples instead "
                                "(ebm_literate.gradient, chapter 18.2)")
     log_z = log_partition(params)
@@ -460,3 +461,19 @@ def _continuous_sample(params, n, rng=None, return_hidden=False):
         (n, params.b.shape[0])
     )
     return (V, H) if return_hidden else V
+
+# %% ../nbs/01_exact.ipynb #4dbf0eef
+def _continuous_expectations(params, max_states=MAX_STATES):
+    "E_model[grad_theta log p~(x)] = grad_theta log Z of a continuous model, eq. (eq-continuous-expectations)"
+    params = check_params(params, CONTINUOUS_MODELS)
+    if isinstance(params, Gaussian):
+        cov = np.linalg.inv(0.5 * (params.M + params.M.T))
+        return Gaussian(np.zeros_like(params.mu), -0.5 * (0.5 * (cov + cov.T)))
+    if isinstance(params, (ICA, LaplaceICA)):
+        return type(params)(-np.linalg.inv(params.B).T)
+    _check_hidden_enumerable(params, max_states)
+    moments = expectations(hidden_marginal(params).bm)  # BM(E[h_j h_k] off the diagonal, E[h])
+    Eh, Ehh = moments.b, moments.W + np.diag(moments.b)
+    W, b, sd = params.W, params.b, params.sigma
+    return GaussianRBM(np.outer(b / sd, Eh) + W @ Ehh, (W @ Eh) / sd, Eh, np.zeros_like(sd))
+
