@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from ebm_literate.models import (
+    CONTINUOUS_MODELS,
     GaussianRBM,
     Gaussian,
     ICA,
@@ -29,7 +30,7 @@ from ebm_literate.models import (
     _sech_dpsi,
     _sech_psi,
 )
-from .exact import expectations, log_partition
+from .exact import expectations, log_likelihood, log_partition
 from .gradient import ValueAndGrad
 
 # %% ../nbs/08_score_matching.ipynb #61c5b67c
@@ -384,9 +385,9 @@ def _dsm_reference(params, X, noise, tau):
     vjp = _PIECES[type(params)][1]
     Xt = X + tau * noise
     R = _score(params, Xt) + noise / tau  # s(x~) - (x - x~) / tau^2
-    zero = type(params)(*(np.zeros_like(f) for f in params))
-    return 0.5 * np.mean(np.sum(R**2, axis=1)), _combine(
-        vjp(params, Xt, R), zero, 1 / len(X)
+    grads = vjp(params, Xt, R)
+    return 0.5 * np.mean(np.sum(R**2, axis=1)), type(grads)(
+        *(g / len(X) for g in grads)
     )
 
 # %% ../nbs/08_score_matching.ipynb #9461f738
@@ -517,8 +518,16 @@ class ContinuousExactML(_Principle):
     "Learning principle: exact maximum likelihood, eq. (eq-ml-grad)"
 
     def _check(self, params, batch):
-        params = check_params(params, (Gaussian, GaussianRBM, ICA, LaplaceICA))
+        params = check_params(params, CONTINUOUS_MODELS)
         return params, check_data(params, batch, "batch")
+
+    def objective(
+        self,
+        params,  # a continuous model
+        batch,  # data, (n_samples, n_visible) real
+    ):
+        "The exact mean log-likelihood of `batch`"
+        return log_likelihood(*self._check(params, batch))
 
     def _loss_and_grad(self, params, X, rng):
         "(minus the mean log-likelihood, its gradient)"
