@@ -1,6 +1,11 @@
 """Score matching, denoising and sliced score matching, and exact maximum likelihood for the continuous models:
 kernels against references, losses against brute force, gradients against finite differences, directions, the
 principles in the training loop and L-BFGS, continuous model expectations, bad input."""
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -223,3 +228,27 @@ def test_gaussian_ml_backs_off_where_there_is_no_normalizer():
 def test_bad_input(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call()
+
+
+def test_same_results_for_any_number_of_threads():
+    "the kernels' loops are serial and BLAS is held at one thread: bitwise equal for 1, 2 and 16 Numba threads"
+    script = textwrap.dedent("""
+        import numpy as np
+        from threadpoolctl import threadpool_limits
+        from ebm_literate.models import GaussianRBM
+        from ebm_literate.score_matching import DenoisingScoreMatching, ScoreMatching
+        from ebm_literate.gradient import flatten_params
+        rng = np.random.default_rng(0)
+        params = GaussianRBM(rng.normal(0, 0.3, (50, 20)), rng.normal(0, 1, 50), rng.normal(0, 1, 20), np.ones(50))
+        X = rng.normal(0, 1, (64, 50))
+        with threadpool_limits(1):
+            for principle in (ScoreMatching(), DenoisingScoreMatching(0.3, 2)):
+                v, g = principle.value_and_grad(params, X)
+                print(v.hex(), flatten_params(g).tobytes().hex()[:4000])
+    """)
+    outs = []
+    for n in (1, 2, 16):
+        env = dict(os.environ, NUMBA_NUM_THREADS=str(n))
+        outs.append(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                   check=True, timeout=300).stdout)
+    assert outs[0] and outs[0] == outs[1] == outs[2]
