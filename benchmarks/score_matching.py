@@ -14,10 +14,11 @@ time (best of several interleaved calls, so that a disturbance hits all contende
 - the NumPy reference of the same math (`_sm_reference`, `_dsm_reference`), which recomputes h_hat in each of its
   pieces (eight products instead of five) and allocates a temporary for every elementwise operation;
 
-all interleaved; the ratios (target: kernel / floor <= 1.3), and the largest difference between kernel and reference. BLAS runs
-with its default number of threads unless --blas-threads is given; the elementwise loops of the kernel run in one
-thread. On a shared machine the timings are noisy; the best of several interleaved calls is the least disturbed
-estimate, and final numbers should be re-measured on a quiet machine.
+all interleaved; then the ratios (target: kernel / floor <= 1.3) and the largest difference between kernel and
+reference. The kernel's elementwise loops run in one thread, and by default BLAS does too (threadpoolctl), so that
+every contender uses one core: on a shared machine a multi-threaded BLAS makes these timings erratic. Pass
+--blas-threads 0 to leave the thread counts alone. Timings on a shared machine are noisy even so; the best of
+several interleaved calls is the least disturbed estimate, and final numbers should be re-measured on a quiet one.
 """
 import argparse
 import os
@@ -69,7 +70,7 @@ def difference(a, b):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
-    ap.add_argument("--blas-threads", type=int, default=0, help="BLAS threads (0: leave the default)")
+    ap.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (0: leave the default)")
     args = ap.parse_args()
     if args.blas_threads > 0:
         from threadpoolctl import threadpool_limits
