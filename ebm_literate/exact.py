@@ -300,8 +300,13 @@ def log_probs(params):
     logp = _blockwise_log_unnorm(params, n, "visible")
     return binary_states(0, 2**n, n), logp - logsumexp(logp)
 
+def _probabilities(log_p):
+    "exp(log_p), the terms below e^-700 set to zero: they change no sum, and subnormal arithmetic is slow"
+    return np.where(log_p < -700.0, 0.0, np.exp(np.maximum(log_p, -700.0)))
+
 def expectations(params):
-    "Exact model moments, grad log Z, in the parameters' own type: BM(E[xx'] off the diagonal, E[x]) or RBM(E[vh'], E[v], E[h])"
+    "Exact model moments, grad log Z, in the parameters' own type: BM(E[xx'] off the diagonal, E[x]) or RBM(E[vh'], E[v], E[h]); E[grad log p~] of a continuous model"
+    if isinstance(params, CONTINUOUS_MODELS): return _continuous_expectations(params)  # see "Continuous models"
     params = _check_enumerable(params, hint="estimate the negative phase from samples instead "
                                "(ebm_literate.gradient, chapter 18.2)")
     log_z = log_partition(params)
@@ -310,7 +315,7 @@ def expectations(params):
         Ex, Exx = np.zeros(n), np.zeros((n, n))
         for t in range(0, 2**n, BLOCK):
             S = binary_states(t, min(t + BLOCK, 2**n), n)
-            p = np.exp(-_free_energy(params, S) - log_z)
+            p = _probabilities(-_free_energy(params, S) - log_z)
             Ex += p @ S; Exx += S.T @ (S * p[:, None])
         Exx = 0.5 * (Exx + Exx.T)                 # exactly symmetric: BLAS may round (i, j) and (j, i) apart
         np.fill_diagonal(Exx, 0.0)
@@ -323,12 +328,12 @@ def expectations(params):
         S = binary_states(t, min(t + BLOCK, 2**m), m)
         if hidden:   # S are hidden states, sigmoid(W h + b) = E[v | h]
             A = S @ params.W.T + params.b
-            p = np.exp(S @ params.c + softplus(A).sum(axis=1) - log_z)
+            p = _probabilities(S @ params.c + softplus(A).sum(axis=1) - log_z)
             mean_other = sigmoid(A)
             Eh += p @ S; Ev += p @ mean_other; Evh += (mean_other * p[:, None]).T @ S
         else:        # S are visible states, sigmoid(v W + c) = E[h | v]
             A = S @ params.W + params.c
-            p = np.exp(S @ params.b + softplus(A).sum(axis=1) - log_z)
+            p = _probabilities(S @ params.b + softplus(A).sum(axis=1) - log_z)
             mean_other = sigmoid(A)
             Ev += p @ S; Eh += p @ mean_other; Evh += (S * p[:, None]).T @ mean_other
     return RBM(Evh, Ev, Eh)
@@ -458,3 +463,19 @@ def _continuous_sample(params, n, rng=None, return_hidden=False):
         (n, params.b.shape[0])
     )
     return (V, H) if return_hidden else V
+
+# %% ../nbs/01_exact.ipynb #6f4270a0
+def _continuous_expectations(params, max_states=MAX_STATES):
+    "E_model[grad_theta log p~(x)] = grad_theta log Z of a continuous model, eq. (eq-continuous-expectations)"
+    params = check_params(params, CONTINUOUS_MODELS)
+    if isinstance(params, Gaussian):
+        cov = np.linalg.inv(0.5 * (params.M + params.M.T))
+        return Gaussian(np.zeros_like(params.mu), -0.5 * (0.5 * (cov + cov.T)))
+    if isinstance(params, (ICA, LaplaceICA)):
+        return type(params)(-np.linalg.inv(params.B).T)
+    _check_hidden_enumerable(params, max_states)
+    moments = expectations(hidden_marginal(params).bm)  # BM(E[h_j h_k] off the diagonal, E[h])
+    Eh, Ehh = moments.b, moments.W + np.diag(moments.b)
+    W, b, sd = params.W, params.b, params.sigma
+    return GaussianRBM(np.outer(b / sd, Eh) + W @ Ehh, (W @ Eh) / sd, Eh, np.zeros_like(sd))
+

@@ -196,10 +196,18 @@ def _symmetric_W(params):
     "Whether field W holds symmetric couplings, one number per pair: a BM, or a type that says so"
     return isinstance(params, BM) or getattr(type(params), "symmetric_W", False)
 
-def flatten_params(params, # a model: `BM`, `RBM` or another NamedTuple of arrays
+def _field_arrays(params, name="params"):
+    "The fields of a NamedTuple as finite float64 arrays, without a model's own checks"
+    if not (isinstance(params, tuple) and hasattr(params, "_fields")):
+        raise TypeError(f"{name} must be a NamedTuple of arrays (e.g. RBM or BM), got {type(params).__name__}")
+    return type(params)(*(as_float_array(f, f"{name}.{k}") for k, f in zip(params._fields, params)))
+
+def flatten_params(params, # a model: `BM`, `RBM` or another NamedTuple of arrays, or a gradient in its type
                   ):
     "The independent parameters as one vector: a BM's upper triangle of W, then the other fields"
-    params = check_param_tuple(params)
+    # a gradient in the type of a continuous model is no valid model (its M need not be positive definite,
+    # its sigma is zero), so only the binary models, whose flattening depends on their shape, are checked whole
+    params = check_param_tuple(params) if isinstance(params, (BM, RBM)) else _field_arrays(params)
     if _symmetric_W(params):
         rest = [f.ravel() for k, f in zip(params._fields, params) if k != "W"]
         return np.concatenate([params.W[np.triu_indices(params.W.shape[0], 1)], *rest])
