@@ -3,13 +3,14 @@ infinity, a wrong shape or size, empty input, a value out of range, non-binary d
 another model) raises a ValueError or TypeError whose message names the argument and says what came; and a call that
 fails leaves its inputs as they were."""
 import copy
+import types
 from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 from ebm_literate import (cd, data, exact, gradient, mcmc, models, nce, partition, pseudolikelihood, ratio_matching,
-                          sml, training)
+                          score_matching, sml, training)
 from ebm_literate.models import BM
 
 RNG = np.random.default_rng(0)
@@ -230,7 +231,9 @@ CASES = {  # module -> [(call, args, kwargs, exception, argument named in the me
         (exact.sample, (IC, 5), dict(rng="seed"), TypeError, "rng"),
         (exact.sample, (models.init_gaussian_rbm(2, 21),), dict(n=3), ValueError, "2^21"),
         (exact.log_probs, (GB,), {}, TypeError, "params"),
-        (exact.expectations, (G,), {}, TypeError, "params"),
+        (exact.expectations, ("model",), {}, TypeError, "params"),
+        (exact.expectations, (G._replace(M=-np.eye(3)),), {}, ValueError, "params.M"),
+        (exact.expectations, (G._replace(mu=np.full(3, np.nan)),), {}, ValueError, "params.mu"),
     ],
     "mcmc": [
         (mcmc.rng_states, (0, -1), {}, ValueError, "n_chains"),
@@ -799,13 +802,51 @@ CASES = {  # module -> [(call, args, kwargs, exception, argument named in the me
         (nce.NCE(GN).value_and_grad, (NG, NAN3), {}, ValueError, "batch"),
         (nce.NCE(GN).value_and_grad, (NG, EMPTY3), {}, ValueError, "batch"),
     ],
+    "score_matching": [
+        (score_matching.score_matching_loss, (LI, XC), {}, TypeError, "params"),
+        (score_matching.score_matching_loss, (R, X), {}, TypeError, "params"),
+        (score_matching.score_matching_loss, ("model", XC), {}, TypeError, "params"),
+        (score_matching.score_matching_loss, (G, XC[:, :2]), {}, ValueError, "x"),
+        (score_matching.score_matching_loss, (G, XC[0]), {}, ValueError, "x"),
+        (score_matching.score_matching_loss, (G, NAN3), {}, ValueError, "x"),
+        (score_matching.score_matching_loss, (G, EMPTY3), {}, ValueError, "x"),
+        (score_matching.score_matching_loss, (G, STRINGS3), {}, TypeError, "x"),
+        (score_matching.score_matching_loss_and_grad, (G._replace(M=-np.eye(3)), XC), {}, ValueError, "params.M"),
+        (score_matching.score_matching_loss_and_grad, (GB, INF3), {}, ValueError, "x"),
+        (score_matching.score_matching_loss_and_grad, (IC, RAGGED), {}, TypeError, "x"),
+        (score_matching.ScoreMatching().grad, (GB, XC), dict(state=ST), TypeError, "state"),
+        (score_matching.ScoreMatching().grad, (R, X), {}, TypeError, "params"),
+        (score_matching.ScoreMatching().check_state, (G, []), {}, TypeError, "state"),
+        (score_matching.ScoreMatching().value_and_grad, (G, XC[:, :2]), {}, ValueError, "batch"),
+        (score_matching.DenoisingScoreMatching, (-1.0,), {}, ValueError, "noise_sd"),
+        (score_matching.DenoisingScoreMatching, (np.nan,), {}, ValueError, "noise_sd"),
+        (score_matching.DenoisingScoreMatching, ("0.1",), {}, TypeError, "noise_sd"),
+        (score_matching.DenoisingScoreMatching, (0.1,), dict(n_noise=0), ValueError, "n_noise"),
+        (score_matching.DenoisingScoreMatching, (0.1,), dict(n_noise=True), TypeError, "n_noise"),
+        (score_matching.DenoisingScoreMatching, (0.1,), dict(seed=-2), ValueError, "seed"),
+        (score_matching.DenoisingScoreMatching(0.1).grad, (G, XC), dict(rng="seed"), TypeError, "rng"),
+        (score_matching.DenoisingScoreMatching(0.1).grad, (G, NAN3), {}, ValueError, "batch"),
+        (score_matching.SlicedScoreMatching, (0,), {}, ValueError, "n_projections"),
+        (score_matching.SlicedScoreMatching, (2.5,), {}, TypeError, "n_projections"),
+        (score_matching.SlicedScoreMatching, (), dict(projection="sphere"), ValueError, "projection"),
+        (score_matching.SlicedScoreMatching, (), dict(variance_reduction=1), TypeError, "variance_reduction"),
+        (score_matching.SlicedScoreMatching().grad, (IC, EMPTY3), {}, ValueError, "batch"),
+        (score_matching.ContinuousExactML().grad, (B, X), {}, TypeError, "params"),
+        (score_matching.ContinuousExactML().grad, (G, XC), dict(state="chains"), TypeError, "state"),
+        (score_matching.ContinuousExactML().value_and_grad, (models.init_gaussian_rbm(3, 30), XC), {}, ValueError, "hidden"),
+    ],
 }
 
 ALL = [(module, *case) for module, cases in CASES.items() for case in cases]
-MODULES = (models, exact, mcmc, gradient, training, cd, sml, pseudolikelihood, ratio_matching, nce, partition, data)
+MODULES = (models, exact, mcmc, gradient, training, cd, sml, pseudolikelihood, ratio_matching, score_matching, nce,
+           partition, data)
 
 
 def _name(call):
+    "Class.method for a bound method (the class of the instance, not the base class that defines it), else the name"
+    owner = getattr(call, "__self__", None)
+    if owner is not None and not isinstance(owner, (type, types.ModuleType)) and hasattr(call, "__name__"):
+        return f"{type(owner).__name__}.{call.__name__}"
     return getattr(call, "__qualname__", repr(call))
 
 

@@ -35,6 +35,8 @@ KERNEL_TESTS = [
     "test_ratio_matching.py::test_huge_weights",
     "test_nce.py::test_kernel_matches_reference",
     "test_nce.py::test_continuous_kernels_match_reference",
+    "test_score_matching.py::test_kernels_equal_references",
+    "test_score_matching.py::test_large_gbrbm_kernel_equals_reference",
 ]
 
 
