@@ -10,20 +10,42 @@ import numba
 import numpy as np
 from numba import int64, njit, prange
 
-from .models import BM, RBM, check_binary, check_int, check_params, check_rng, n_visible
+from ebm_literate.models import (
+    BM,
+    RBM,
+    check_binary,
+    check_int,
+    check_params,
+    check_rng,
+    n_visible,
+)
 from .exact import binary_states
 from .gradient import _no_state, _weighted_moments
-from .mcmc import (MAX_TRANSITION_STATES, _bernoulli_log_table, _bm_gibbs_kernel, _gemm, _parallel,
-                               _rbm_run, _single_threaded_blas, _tile_bounds, _tiles, rng_states, transition_matrix)
+from ebm_literate.mcmc import (
+    MAX_TRANSITION_STATES,
+    _bernoulli_log_table,
+    _bm_gibbs_kernel,
+    _gemm,
+    _parallel,
+    _rbm_run,
+    _single_threaded_blas,
+    _tile_bounds,
+    _tiles,
+    rng_states,
+    transition_matrix,
+)
 
 # %% ../nbs/05_cd.ipynb #78ef0ee4
 def _logistic(a):
-    "1 / (1 + exp(-a)), the sigmoid of the NumPy reference below (the kernels use the stable form of mcmc._sigmoid)"
+    """1 / (1 + exp(-a)), the sigmoid of the NumPy reference below (the kernels use the
+    stable form of mcmc._sigmoid)"""
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-a))
 
+
 def _chain_from_hidden_numpy(W, b, c, h, k, uniforms):
-    "NumPy reference of `_chain_from_hidden`: (v, p(h=1 | v), h resampled from it), `uniforms(m)` the next (n, m) uniforms"
+    """NumPy reference of `_chain_from_hidden`: (v, p(h=1 | v), h resampled from it),
+    `uniforms(m)` the next (n, m) uniforms"""
     for t in range(k):
         if t > 0:
             h = (uniforms(c.shape[0]) < _logistic(v @ W + c)).astype(np.float64)
@@ -31,17 +53,22 @@ def _chain_from_hidden_numpy(W, b, c, h, k, uniforms):
     ph = _logistic(v @ W + c)
     return v, ph, (uniforms(c.shape[0]) < ph).astype(np.float64)
 
+
 def _chain_from_hidden(W, b, c, h, k, states, v, ph, scale=1.0):
-    "k >= 1 sweeps from hidden states `h`: v <- final visible states, ph <- scale * p(h=1 | v), h <- a sample (in place)"
+    """k >= 1 sweeps from hidden states `h`: v <- final visible states, ph <- scale *
+    p(h=1 | v), h <- a sample (in place)"""
     _rbm_run(W, b, c, v, h, ph, 2 * k - 1, True, 1.0, states, scale, True)
 
+
 def _hidden_probs_into(W, c, v, out, scale=1.0, states=None, h=None):
-    "out <- scale * p(h=1 | v) for the rows of v; with `states`, also h <- a sample of it"
+    """out <- scale * p(h=1 | v) for the rows of v; with `states`, also h <- a sample of
+    it"""
     if states is None:
         _rbm_run(W, c, c, v, out, out, 0, False, 1.0, _NO_STATES, scale, False)
     else:
         _rbm_run(W, c, c, v, h, out, 0, False, 1.0, states, scale, True)
     return out
+
 
 _NO_STATES = np.zeros((0, 4), dtype=np.uint64)
 
@@ -52,9 +79,11 @@ def _row_weights(m, n):
     s[:m] = 1.0 / m
     return s
 
+
 @njit(cache=True, error_model="numpy")
 def _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub):
-    "tile q of G <- V' P (a block of V's columns by a block of P's), and gb <- w V for the tiles of the first column block"
+    """tile q of G <- V' P (a block of V's columns by a block of P's), and gb <- w V for
+    the tiles of the first column block"""
     r0, r1, j0, j1 = _tile_bounds(q, G.shape[0], G.shape[1], n_rb, n_ub)
     _gemm(V[:, r0:r1].T, P[:, j0:j1], G[r0:r1, j0:j1])
     if q < n_rb:
@@ -62,8 +91,9 @@ def _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub):
         g[:] = 0.0
         for i in range(V.shape[0]):
             vr, wi = V[i, r0:r1], w[i]
-            for j in range(g.shape[0]):                 # SIMD
+            for j in range(g.shape[0]):  # SIMD
                 g[j] += wi * vr[j]
+
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _stacked_par(V, P, w, G, gb, n_rb, n_ub):
@@ -71,25 +101,37 @@ def _stacked_par(V, P, w, G, gb, n_rb, n_ub):
     for q in prange(n_rb * n_ub):
         _stacked_tile(int64(q), V, P, w, G, gb, n_rb, n_ub)
 
+
 @njit(cache=True, error_model="numpy")
 def _stacked_ser(V, P, w, G, gb, n_rb, n_ub):
     "every tile of `_stacked_tile`, in order on one core: the same arithmetic"
     for q in range(n_rb * n_ub):
         _stacked_tile(q, V, P, w, G, gb, n_rb, n_ub)
 
+
 def _rbm_grad_stacked(V, P, m):
-    "RBM gradient from stacked rows V = [v_pos; v_neg], P = [p(h|v_pos) / m; -p(h|v_neg) / m'] (already scaled)"
+    """RBM gradient from stacked rows V = [v_pos; v_neg], P = [p(h|v_pos) / m;
+    -p(h|v_neg) / m'] (already scaled)"""
     w = _row_weights(m, V.shape[0])
     G, gb = np.empty((V.shape[1], P.shape[1])), np.empty(V.shape[1])
-    n_rb, n_ub = _tiles(V.shape[1], V.shape[0], P.shape[1])       # fixed by the shapes: the same sums on any threads
+    n_rb, n_ub = _tiles(
+        V.shape[1], V.shape[0], P.shape[1]
+    )  # fixed by the shapes: the same sums on any threads
     with _single_threaded_blas(), numba.parallel_chunksize(1):
-        (_stacked_par if _parallel(V.size * P.shape[1] // 64) else _stacked_ser)(V, P, w, G, gb, n_rb, n_ub)
+        (_stacked_par if _parallel(V.size * P.shape[1] // 64) else _stacked_ser)(
+            V, P, w, G, gb, n_rb, n_ub
+        )
     return RBM(G, gb, P.sum(axis=0))
 
+
 def _rbm_stats_diff(v_pos, ph_pos, v_neg, ph_neg):
-    "RBM(mean v p', mean v, mean p) of the positive rows minus the same of the negative rows"
+    """RBM(mean v p', mean v, mean p) of the positive rows minus the same of the
+    negative rows"""
     V, P = np.concatenate((v_pos, v_neg)), np.concatenate((ph_pos, ph_neg))
-    return _rbm_grad_stacked(V, P * _row_weights(v_pos.shape[0], V.shape[0])[:, None], v_pos.shape[0])
+    return _rbm_grad_stacked(
+        V, P * _row_weights(v_pos.shape[0], V.shape[0])[:, None], v_pos.shape[0]
+    )
+
 
 def _bm_stats(x):
     "BM(mean x x' with zero diagonal, mean x)"
@@ -97,10 +139,10 @@ def _bm_stats(x):
     np.fill_diagonal(W, 0.0)
     return BM(W, x.mean(axis=0))
 
+
 def _bm_stats_diff(x_pos, x_neg):
     a, b = _bm_stats(x_pos), _bm_stats(x_neg)
     return BM(a.W - b.W, a.b - b.b)
-
 
 # %% ../nbs/05_cd.ipynb #59e1c052
 def _cd_grad(params, batch, k, rng):
@@ -114,40 +156,59 @@ def _cd_grad(params, batch, k, rng):
     m, n_v, n_h = batch.shape[0], b.shape[0], c.shape[0]
     V, P, h = np.empty((2 * m, n_v)), np.empty((2 * m, n_h)), np.empty((m, n_h))
     V[:m] = batch
-    with _single_threaded_blas():                       # BLAS only inside our parallel loops, one thread each
-        _hidden_probs_into(W, c, batch, P[:m], 1.0 / m, states, h)         # positive phase, and the chains' first h
-        _chain_from_hidden(W, b, c, h, k, states, V[m:], P[m:], -1.0 / m)   # negative states and probabilities
+    with (
+        _single_threaded_blas()
+    ):  # BLAS only inside our parallel loops, one thread each
+        _hidden_probs_into(
+            W, c, batch, P[:m], 1.0 / m, states, h
+        )  # positive phase, and the chains' first h
+        _chain_from_hidden(
+            W, b, c, h, k, states, V[m:], P[m:], -1.0 / m
+        )  # negative states and probabilities
         return _rbm_grad_stacked(V, P, m)
 
+
 class CD:
-    "Contrastive divergence CD-k: negative-phase chains start at the batch and run k Gibbs sweeps"
-    def __init__(self, k=1): # Gibbs sweeps per update, an integer >= 1
+    """Contrastive divergence CD-k: negative-phase chains start at the batch and run k
+    Gibbs sweeps"""
+
+    def __init__(self, k=1):  # Gibbs sweeps per update, an integer >= 1
         self.k = check_int(k, "k", 1)
 
-    def check_state(self, params, # current parameters, a `BM` or an `RBM`
-                    state,        # must be None: CD keeps no state
-                   ):
-        "None: CD keeps no state, and refuses one handed in (a PCD state, say) rather than ignore it"
-        check_params(params)                              # `train` calls this once, then the unchecked `_grad`
+    def check_state(
+        self,
+        params,  # current parameters, a `BM` or an `RBM`
+        state,  # must be None: CD keeps no state
+    ):
+        """None: CD keeps no state, and refuses one handed in (a PCD state, say) rather
+        than ignore it"""
+        check_params(params)  # `train` calls this once, then the unchecked `_grad`
         return _no_state(self, state)
 
-    def grad(self, params,  # current parameters, a `BM` or an `RBM`
-             batch,         # minibatch (n, n_visible), binary
-             state=None,    # None (CD keeps no state)
-             rng=None):     # seed or numpy Generator for the chains
+    def grad(
+        self,
+        params,  # current parameters, a `BM` or an `RBM`
+        batch,  # minibatch (n, n_visible), binary
+        state=None,  # None (CD keeps no state)
+        rng=None,
+    ):  # seed or numpy Generator for the chains
         "(CD-k estimate of the gradient of the batch's mean log-likelihood, None)"
         params = check_params(params)
         batch = check_binary(batch, "batch", n_visible(params))
-        return self._grad(params, batch, self.check_state(params, state), check_rng(rng))
+        return self._grad(
+            params, batch, self.check_state(params, state), check_rng(rng)
+        )
 
     def _grad(self, params, batch, state, rng):
         return _cd_grad(params, batch, self.k, rng), state
 
-    def __repr__(self): return f"CD(k={self.k})"
-
+    def __repr__(self):
+        return f"CD(k={self.k})"
 
 # %% ../nbs/05_cd.ipynb #00358f86
-_TINY_LOG = -345.0  # probabilities below exp(-345) ~ 1e-150 are set to zero: subnormal arithmetic is very slow
+# probabilities below exp(-345) ~ 1e-150 are set to zero: subnormal arithmetic is very slow
+_TINY_LOG = -345.0
+
 
 def _flushed_exp(log_table):
     "exp(log_table) with entries below exp(_TINY_LOG) set to exactly zero"
@@ -155,26 +216,35 @@ def _flushed_exp(log_table):
     out[log_table <= _TINY_LOG] = 0.0
     return out
 
+
 def _flush(q):
     q[q < 1e-150] = 0.0
     return q
 
-def chain_distributions(params, # a `BM` or an `RBM` with at most 12 units in each layer
-                        data,   # starting points (n, n_visible), binary
-                        ks,     # non-decreasing numbers of sweeps
-                       ):
-    "Exact distributions q_k = q_0 K^k over the visible states (counting order) of chains started at the rows of `data`"
+
+def chain_distributions(
+    params,  # a `BM` or an `RBM` with at most 12 units in each layer
+    data,  # starting points (n, n_visible), binary
+    ks,  # non-decreasing numbers of sweeps
+):
+    """Exact distributions q_k = q_0 K^k over the visible states (counting order) of
+    chains started at the rows of `data`"""
     params = check_params(params)
     data = check_binary(data, "data", n_visible(params))
     ks = [check_int(k, f"ks[{i}]", 0) for i, k in enumerate(np.atleast_1d(ks))]
-    if not ks: raise ValueError("ks must hold at least one number of sweeps, got none")
-    if any(b < a for a, b in zip(ks, ks[1:])): raise ValueError(f"ks must be non-decreasing, got {ks}")
+    if not ks:
+        raise ValueError("ks must hold at least one number of sweeps, got none")
+    if any(b < a for a, b in zip(ks, ks[1:])):
+        raise ValueError(f"ks must be non-decreasing, got {ks}")
     n = n_visible(params)
-    if isinstance(params, RBM):      # K = P(h|v) P(v|h), applied as two factors
+    if isinstance(params, RBM):  # K = P(h|v) P(v|h), applied as two factors
         n_h = params.c.shape[0]
-        if 2**max(n, n_h) > MAX_TRANSITION_STATES:
-            raise ValueError(f"chain_distributions lists all 2^{max(n, n_h)} states of a layer, more than "
-                             f"MAX_TRANSITION_STATES = {MAX_TRANSITION_STATES}")
+        if 2 ** max(n, n_h) > MAX_TRANSITION_STATES:
+            raise ValueError(
+                f"chain_distributions lists all 2^{max(n, n_h)} states of a layer, "
+                f"more than "
+                f"MAX_TRANSITION_STATES = {MAX_TRANSITION_STATES}"
+            )
         S, H = binary_states(0, 2**n, n), binary_states(0, 2**n_h, n_h)
         P_hv = _flushed_exp(_bernoulli_log_table(S @ params.W + params.c, H))
         P_vh = _flushed_exp(_bernoulli_log_table(H @ params.W.T + params.b, S))
@@ -186,16 +256,20 @@ def chain_distributions(params, # a `BM` or an `RBM` with at most 12 units in ea
     q = np.bincount(idx, minlength=2**n) / data.shape[0]
     out, done = [], 0
     for k in ks:
-        for _ in range(k - done): q = step(q)
+        for _ in range(k - done):
+            q = step(q)
         done = k
         out.append(q.copy())
     return np.array(out)
 
-def expected_cd_gradient(params, # a `BM` or an `RBM` with at most 12 units in each layer
-                         data,   # the batch (n, n_visible), binary
-                         k,      # Gibbs sweeps, an integer >= 0 (0 gives zero)
-                        ):
-    "Exact expectation of the CD-k direction over the chains, E_data[phi] - E_{q_k}[phi], in the parameters' type"
+
+def expected_cd_gradient(
+    params,  # a `BM` or an `RBM` with at most 12 units in each layer
+    data,  # the batch (n, n_visible), binary
+    k,  # Gibbs sweeps, an integer >= 0 (0 gives zero)
+):
+    """Exact expectation of the CD-k direction over the chains, E_data[phi] -
+    E_{q_k}[phi], in the parameters' type"""
     params = check_params(params)
     data = check_binary(data, "data", n_visible(params))
     q = chain_distributions(params, data, [check_int(k, "k", 0)])[0]

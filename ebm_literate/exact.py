@@ -14,47 +14,88 @@ import numpy as np
 from numba import njit, prange
 from scipy.linalg import solve_triangular
 
-from .models import (BM, RBM, check_binary, check_bool, check_int, check_params, check_real, check_rng,
-                                 logsumexp, sigmoid, softplus, softplus_scalar, _free_energy)
-from .models import (CONTINUOUS_MODELS, MODELS, Gaussian, GaussianRBM, ICA, LaplaceICA, check_data,
-                                 visible_mean)
+from ebm_literate.models import (
+    BM,
+    RBM,
+    check_binary,
+    check_bool,
+    check_int,
+    check_params,
+    check_real,
+    check_rng,
+    logsumexp,
+    sigmoid,
+    softplus,
+    softplus_scalar,
+    _free_energy,
+)
+from ebm_literate.models import (
+    CONTINUOUS_MODELS,
+    MODELS,
+    Gaussian,
+    GaussianRBM,
+    ICA,
+    LaplaceICA,
+    check_data,
+    visible_mean,
+)
 
 # %% ../nbs/01_exact.ipynb #041e4d34
-MAX_STATES = 2**27  # default limit on the number of states exact functions will enumerate
+MAX_STATES = (
+    2**27
+)  # default limit on the number of states exact functions will enumerate
+
 
 def binary_states(start, stop, m):
-    "States `start..stop-1` of {0,1}^m in counting order (first column most significant), as float64 rows"
-    m = check_int(m, "m", 0, 62)                          # states are counted in 64-bit integers
+    """States `start..stop-1` of {0,1}^m in counting order (first column most
+    significant), as float64 rows"""
+    m = check_int(m, "m", 0, 62)  # states are counted in 64-bit integers
     start = check_int(start, "start", 0, 2**m)
     t = np.arange(start, check_int(stop, "stop", start, 2**m), dtype=np.int64)
     return ((t[:, None] >> np.arange(m - 1, -1, -1)) & 1).astype(np.float64)
 
+
 def _layers(params):
-    "For an RBM: (Ws, bs, bl) with the smaller layer enumerated; Ws[j] holds unit j's weights to the other layer"
+    """For an RBM: (Ws, bs, bl) with the smaller layer enumerated; Ws[j] holds unit j's
+    weights to the other layer"""
     if params.W.shape[1] <= params.W.shape[0]:
-        return np.ascontiguousarray(params.W.T), params.c, params.b   # enumerate hidden
-    return np.ascontiguousarray(params.W), params.b, params.c         # enumerate visible
+        return np.ascontiguousarray(params.W.T), params.c, params.b  # enumerate hidden
+    return np.ascontiguousarray(params.W), params.b, params.c  # enumerate visible
+
 
 def _n_enumerated(params):
     return params.b.shape[0] if isinstance(params, BM) else min(params.W.shape)
+
 
 def log_partition_reference(params, block=2**14):
     "Exact log Z in chunked NumPy: the readable reference for `log_partition`"
     params, block = _check_enumerable(params), check_int(block, "block", 1)
     if isinstance(params, BM):
         m = params.b.shape[0]
-        def log_terms(S): return -_free_energy(params, S)
+
+        def log_terms(S):
+            return -_free_energy(params, S)
     else:
         Ws, bs, bl = _layers(params)
         m = Ws.shape[0]
-        def log_terms(S): return S @ bs + softplus(S @ Ws + bl).sum(axis=1)
-    parts = [logsumexp(log_terms(binary_states(t, min(t + block, 2**m), m)))
-             for t in range(0, 2**m, block)]
+
+        def log_terms(S):
+            return S @ bs + softplus(S @ Ws + bl).sum(axis=1)
+
+    parts = [
+        logsumexp(log_terms(binary_states(t, min(t + block, 2**m), m)))
+        for t in range(0, 2**m, block)
+    ]
     return logsumexp(np.array(parts))
 
 # %% ../nbs/01_exact.ipynb #834f6e4e
-REFRESH = 1024  # steps between exact recomputations of the incrementally updated quantities
-SERIAL_MAX_UNITS = 14  # enumerate up to 2^14 states in one thread: starting threads would cost more
+REFRESH = (
+    1024  # steps between exact recomputations of the incrementally updated quantities
+)
+SERIAL_MAX_UNITS = (
+    14  # enumerate up to 2^14 states in one thread: starting threads would cost more
+)
+
 
 @njit(cache=True, inline="always")
 def _lowest_set_bit(t):
@@ -63,12 +104,14 @@ def _lowest_set_bit(t):
         j += 1
     return j
 
+
 @njit(cache=True, inline="always")
 def _gray_bits(t, s):
     "Write the Gray code of t into the 0/1 vector s (s[j] is bit j)"
     g = t ^ (t >> 1)
     for j in range(s.shape[0]):
         s[j] = (g >> j) & 1
+
 
 @njit(cache=True, inline="always")
 def _lse_add(mx, sm, val):
@@ -77,9 +120,11 @@ def _lse_add(mx, sm, val):
         return val, sm * np.exp(mx - val) + 1.0
     return mx, sm + np.exp(val - mx)
 
+
 @njit(cache=True, inline="always")
 def _product_log(E, chunk):
-    "sum_i log(1 + E[i]) as logs of products: four interleaved accumulators over chunks of `chunk` factors"
+    """sum_i log(1 + E[i]) as logs of products: four interleaved accumulators over
+    chunks of `chunk` factors"""
     n = E.shape[0]
     acc = 0.0
     i0 = 0
@@ -100,9 +145,11 @@ def _product_log(E, chunk):
         i0 = i1
     return acc
 
+
 @njit(cache=True)
 def _rbm_logz_block(Ws, bs, bl, start, length, fast, chunk, expW, expnegW):
-    "(max, sum) of the running log-sum-exp of eq. (eq-rbm-marginal) over Gray-ordered states start..start+length-1"
+    """(max, sum) of the running log-sum-exp of eq. (eq-rbm-marginal) over Gray-ordered
+    states start..start+length-1"""
     m, n = Ws.shape
     s = np.empty(m, dtype=np.int64)
     a = np.empty(n)
@@ -145,9 +192,11 @@ def _rbm_logz_block(Ws, bs, bl, start, length, fast, chunk, expW, expnegW):
         mx, sm = _lse_add(mx, sm, val)
     return mx, sm
 
+
 @njit(cache=True)
 def _rbm_logz_setup(Ws, bl):
-    "The bound A on |a_i|, whether the product form is safe, its chunk length, and the factors e^(+-w)"
+    """The bound A on |a_i|, whether the product form is safe, its chunk length, and the
+    factors e^(+-w)"""
     m, n = Ws.shape
     A = 0.0
     for i in range(n):
@@ -160,6 +209,7 @@ def _rbm_logz_setup(Ws, bl):
     k = int(700.0 / (A + 0.7))
     return k >= 4, 4 * (k - 3), np.exp(Ws), np.exp(-Ws)
 
+
 @njit(cache=True, parallel=True)
 def _rbm_logz_blocks(Ws, bs, bl, n_blocks):
     "Per-block (max, sum) over all 2^m Gray-ordered states, blocks in parallel"
@@ -168,23 +218,31 @@ def _rbm_logz_blocks(Ws, bs, bl, n_blocks):
     maxes = np.empty(n_blocks)
     sums = np.empty(n_blocks)
     for blk in prange(n_blocks):
-        maxes[blk], sums[blk] = _rbm_logz_block(Ws, bs, bl, blk * length, length, fast, chunk, expW, expnegW)
+        maxes[blk], sums[blk] = _rbm_logz_block(
+            Ws, bs, bl, blk * length, length, fast, chunk, expW, expnegW
+        )
     return maxes, sums
+
 
 @njit(cache=True)
 def _rbm_logz_blocks_serial(Ws, bs, bl, n_blocks):
-    "The same blocks in one thread: for small models, where starting threads costs more than the sum"
+    """The same blocks in one thread: for small models, where starting threads costs
+    more than the sum"""
     length = (1 << Ws.shape[0]) // n_blocks
     fast, chunk, expW, expnegW = _rbm_logz_setup(Ws, bl)
     maxes = np.empty(n_blocks)
     sums = np.empty(n_blocks)
     for blk in range(n_blocks):
-        maxes[blk], sums[blk] = _rbm_logz_block(Ws, bs, bl, blk * length, length, fast, chunk, expW, expnegW)
+        maxes[blk], sums[blk] = _rbm_logz_block(
+            Ws, bs, bl, blk * length, length, fast, chunk, expW, expnegW
+        )
     return maxes, sums
+
 
 @njit(cache=True)
 def _bm_logz_block(W, b, start, length):
-    "(max, sum) of the running log-sum-exp of -E(x) over Gray-ordered states start..start+length-1"
+    """(max, sum) of the running log-sum-exp of -E(x) over Gray-ordered states
+    start..start+length-1"""
     n = b.shape[0]
     x = np.empty(n, dtype=np.int64)
     f = np.empty(n)
@@ -201,7 +259,7 @@ def _bm_logz_block(W, b, start, length):
                 if x[l] == 1:
                     for k in range(n):
                         f[k] += W[k, l]
-            for k in range(n):      # -E = sum_k x_k (b_k + f_k) / 2
+            for k in range(n):  # -E = sum_k x_k (b_k + f_k) / 2
                 if x[k] == 1:
                     val += 0.5 * (b[k] + f[k])
         else:
@@ -214,6 +272,7 @@ def _bm_logz_block(W, b, start, length):
         mx, sm = _lse_add(mx, sm, val)
     return mx, sm
 
+
 @njit(cache=True, parallel=True)
 def _bm_logz_blocks(W, b, n_blocks):
     "Per-block (max, sum) over all 2^n Gray-ordered states, blocks in parallel"
@@ -223,6 +282,7 @@ def _bm_logz_blocks(W, b, n_blocks):
     for blk in prange(n_blocks):
         maxes[blk], sums[blk] = _bm_logz_block(W, b, blk * length, length)
     return maxes, sums
+
 
 @njit(cache=True)
 def _bm_logz_blocks_serial(W, b, n_blocks):
@@ -234,6 +294,7 @@ def _bm_logz_blocks_serial(W, b, n_blocks):
         maxes[blk], sums[blk] = _bm_logz_block(W, b, blk * length, length)
     return maxes, sums
 
+
 def _combine(maxes, sums):
     M = maxes.max()
     return float(M + np.log(np.sum(sums * np.exp(maxes - M))))
@@ -241,21 +302,36 @@ def _combine(maxes, sums):
 # %% ../nbs/01_exact.ipynb #dc3cee39
 AIS_HINT = "estimate log Z by annealed importance sampling instead (ebm_literate.partition, chapter 18.7)"
 
-def _check_enumerable(params, max_states=MAX_STATES, limit_name="max_states", hint=AIS_HINT):
+
+def _check_enumerable(
+    params, max_states=MAX_STATES, limit_name="max_states", hint=AIS_HINT
+):
     params = check_params(params)
-    max_states = check_int(max_states, limit_name, 1, 2**62)    # the kernels count states in 64-bit integers
+    max_states = check_int(
+        max_states, limit_name, 1, 2**62
+    )  # the kernels count states in 64-bit integers
     m = _n_enumerated(params)
     if 2.0**m > max_states:
-        what = (f"this Boltzmann machine ({m} units) would visit 2^{m} = {2.0**m:.3g} states"
-                if isinstance(params, BM) else
-                f"this RBM ({params.W.shape[0]} visible, {params.W.shape[1]} hidden units) would sum over "
-                f"2^{m} = {2.0**m:.3g} states of its smaller layer")
-        raise ValueError(f"exact enumeration of {what}, more than {limit_name} = {max_states:.3g}; {hint}")
+        what = (
+            f"this Boltzmann machine ({m} units) would visit 2^{m} = {2.0**m:.3g} "
+            f"states"
+            if isinstance(params, BM)
+            else f"this RBM ({params.W.shape[0]} visible, {params.W.shape[1]} hidden "
+            f"units) would sum over "
+            f"2^{m} = {2.0**m:.3g} states of its smaller layer"
+        )
+        raise ValueError(
+            f"exact enumeration of {what}, more than {limit_name} = {max_states:.3g}; "
+            f"{hint}"
+        )
     return params
 
+
 def log_partition(params, max_states=MAX_STATES):
-    "Exact log Z of a `BM` (Gray code over all 2^n states) or an `RBM` (over its smaller layer), or of a continuous model"
-    if isinstance(params, CONTINUOUS_MODELS): return _continuous_log_partition(params, max_states)  # see below
+    """Exact log Z of a `BM` (Gray code over all 2^n states) or an `RBM` (over its
+    smaller layer), or of a continuous model"""
+    if isinstance(params, CONTINUOUS_MODELS):
+        return _continuous_log_partition(params, max_states)  # see below
     params = _check_enumerable(params, max_states)
     m = _n_enumerated(params)
     n_blocks = 1 << min(m, 8)
@@ -266,8 +342,10 @@ def log_partition(params, max_states=MAX_STATES):
     kernel = _rbm_logz_blocks_serial if serial else _rbm_logz_blocks
     return _combine(*kernel(*_layers(params), n_blocks))
 
+
 def log_likelihood(params, data, log_z=None):
-    "Exact mean log-likelihood of the rows of `data`; pass `log_z` to reuse a computed log Z"
+    """Exact mean log-likelihood of the rows of `data`; pass `log_z` to reuse a computed
+    log Z"""
     params = check_params(params, MODELS)
     data = check_data(params, data, "data")
     log_z = log_partition(params) if log_z is None else check_real(log_z, "log_z")
@@ -275,22 +353,39 @@ def log_likelihood(params, data, log_z=None):
 
 # %% ../nbs/01_exact.ipynb #dbe83480
 MAX_LISTED = 2**20  # largest number of states `log_probs` and `sample` list explicitly
-BLOCK = 2**12       # states per block when enumerating with NumPy
+BLOCK = 2**12  # states per block when enumerating with NumPy
+
 
 def _marginal_log_unnorm(params, S, layer):
-    "log p~ of states S of one layer, the other summed out: layer 'visible' (any model) or 'hidden' (RBM)"
-    if layer == "visible": return -_free_energy(params, S)
+    """log p~ of states S of one layer, the other summed out: layer 'visible' (any
+    model) or 'hidden' (RBM)"""
+    if layer == "visible":
+        return -_free_energy(params, S)
     return S @ params.c + softplus(S @ params.W.T + params.b).sum(axis=1)
 
+
 def _blockwise_log_unnorm(params, m, layer):
-    "log p~ of all 2^m states of `layer` in counting order, computed block by block to bound memory"
-    return np.concatenate([_marginal_log_unnorm(params, binary_states(t, min(t + BLOCK, 2**m), m), layer)
-                           for t in range(0, 2**m, BLOCK)])
+    """log p~ of all 2^m states of `layer` in counting order, computed block by block to
+    bound memory"""
+    return np.concatenate(
+        [
+            _marginal_log_unnorm(
+                params, binary_states(t, min(t + BLOCK, 2**m), m), layer
+            )
+            for t in range(0, 2**m, BLOCK)
+        ]
+    )
+
 
 def _check_listable(m, caller):
     if 2.0**m > MAX_LISTED:
-        raise ValueError(f"{caller} lists every state of a {m}-unit layer, 2^{m} = {2.0**m:.3g} of them, more than "
-                         f"{MAX_LISTED:.3g}; log_partition and log_likelihood work without listing them")
+        raise ValueError(
+            f"{caller} lists every state of a {m}-unit layer, 2^{m} = {2.0**m:.3g} of "
+            f"them, more than "
+            f"{MAX_LISTED:.3g}; log_partition and log_likelihood work without listing "
+            f"them"
+        )
+
 
 def log_probs(params):
     "All 2^n visible states in counting order and their exact log-probabilities"
@@ -300,15 +395,23 @@ def log_probs(params):
     logp = _blockwise_log_unnorm(params, n, "visible")
     return binary_states(0, 2**n, n), logp - logsumexp(logp)
 
+
 def _probabilities(log_p):
-    "exp(log_p), the terms below e^-700 set to zero: they change no sum, and subnormal arithmetic is slow"
+    """exp(log_p), the terms below e^-700 set to zero: they change no sum, and subnormal
+    arithmetic is slow"""
     return np.where(log_p < -700.0, 0.0, np.exp(np.maximum(log_p, -700.0)))
 
+
 def expectations(params):
-    "Exact model moments, grad log Z, in the parameters' own type: BM(E[xx'] off the diagonal, E[x]) or RBM(E[vh'], E[v], E[h]); E[grad log p~] of a continuous model"
-    if isinstance(params, CONTINUOUS_MODELS): return _continuous_expectations(params)  # see "Continuous models"
-    params = _check_enumerable(params, hint="estimate the negative phase from samples instead "
-                               "(ebm_literate.gradient, chapter 18.2)")
+    """Exact model moments, grad log Z, in the parameters' own type: BM(E[xx'] off the
+    diagonal, E[x]) or RBM(E[vh'], E[v], E[h]); E[grad log p~] of a continuous model"""
+    if isinstance(params, CONTINUOUS_MODELS):
+        return _continuous_expectations(params)  # see "Continuous models"
+    params = _check_enumerable(
+        params,
+        hint="estimate the negative phase from samples instead "
+        "(ebm_literate.gradient, chapter 18.2)",
+    )
     log_z = log_partition(params)
     if isinstance(params, BM):
         n = params.b.shape[0]
@@ -316,8 +419,11 @@ def expectations(params):
         for t in range(0, 2**n, BLOCK):
             S = binary_states(t, min(t + BLOCK, 2**n), n)
             p = _probabilities(-_free_energy(params, S) - log_z)
-            Ex += p @ S; Exx += S.T @ (S * p[:, None])
-        Exx = 0.5 * (Exx + Exx.T)                 # exactly symmetric: BLAS may round (i, j) and (j, i) apart
+            Ex += p @ S
+            Exx += S.T @ (S * p[:, None])
+        Exx = 0.5 * (
+            Exx + Exx.T
+        )  # exactly symmetric: BLAS may round (i, j) and (j, i) apart
         np.fill_diagonal(Exx, 0.0)
         return BM(Exx, Ex)
     n_v, n_h = params.W.shape
@@ -326,35 +432,46 @@ def expectations(params):
     m = n_h if hidden else n_v
     for t in range(0, 2**m, BLOCK):
         S = binary_states(t, min(t + BLOCK, 2**m), m)
-        if hidden:   # S are hidden states, sigmoid(W h + b) = E[v | h]
+        if hidden:  # S are hidden states, sigmoid(W h + b) = E[v | h]
             A = S @ params.W.T + params.b
             p = _probabilities(S @ params.c + softplus(A).sum(axis=1) - log_z)
             mean_other = sigmoid(A)
-            Eh += p @ S; Ev += p @ mean_other; Evh += (mean_other * p[:, None]).T @ S
-        else:        # S are visible states, sigmoid(v W + c) = E[h | v]
+            Eh += p @ S
+            Ev += p @ mean_other
+            Evh += (mean_other * p[:, None]).T @ S
+        else:  # S are visible states, sigmoid(v W + c) = E[h | v]
             A = S @ params.W + params.c
             p = _probabilities(S @ params.b + softplus(A).sum(axis=1) - log_z)
             mean_other = sigmoid(A)
-            Ev += p @ S; Eh += p @ mean_other; Evh += (S * p[:, None]).T @ mean_other
+            Ev += p @ S
+            Eh += p @ mean_other
+            Evh += (S * p[:, None]).T @ mean_other
     return RBM(Evh, Ev, Eh)
 
+
 def sample(params, n, rng=None, return_hidden=False):
-    "`n` exact samples of the visible units (and of the hidden units of an RBM or GaussianRBM if `return_hidden`)"
-    if isinstance(params, CONTINUOUS_MODELS): return _continuous_sample(params, n, rng, return_hidden)  # see below
+    """`n` exact samples of the visible units (and of the hidden units of an RBM or
+    GaussianRBM if `return_hidden`)"""
+    if isinstance(params, CONTINUOUS_MODELS):
+        return _continuous_sample(params, n, rng, return_hidden)  # see below
     params, n, rng = check_params(params), check_int(n, "n", 1), check_rng(rng)
     if check_bool(return_hidden, "return_hidden") and isinstance(params, BM):
         raise TypeError("return_hidden applies to an RBM; a BM has no hidden units")
-    def draw(m, layer):      # n states of `layer` from its exact marginal
+
+    def draw(m, layer):  # n states of `layer` from its exact marginal
         _check_listable(m, "sample")
         logp = _blockwise_log_unnorm(params, m, layer)
         idx = rng.choice(2**m, size=n, p=np.exp(logp - logsumexp(logp)))
         return ((idx[:, None] >> np.arange(m - 1, -1, -1)) & 1).astype(np.float64)
+
     if isinstance(params, BM):
         return draw(params.b.shape[0], "visible")
     n_v, n_h = params.W.shape
-    if n_h < n_v:            # sample h from its marginal, then v from p(v | h)
+    if n_h < n_v:  # sample h from its marginal, then v from p(v | h)
         H = draw(n_h, "hidden")
-        V = (rng.random((n, n_v)) < sigmoid(H @ params.W.T + params.b)).astype(np.float64)
+        V = (rng.random((n, n_v)) < sigmoid(H @ params.W.T + params.b)).astype(
+            np.float64
+        )
     else:
         V = draw(n_v, "visible")
         H = (rng.random((n, n_h)) < sigmoid(V @ params.W + params.c)).astype(np.float64)
@@ -362,16 +479,19 @@ def sample(params, n, rng=None, return_hidden=False):
 
 # %% ../nbs/01_exact.ipynb #185123d8
 class HiddenMarginal(NamedTuple):
-    "The hidden units of a `GaussianRBM` as a Boltzmann machine: log p~(h) = -E_bm(h) + log_offset"
+    """The hidden units of a `GaussianRBM` as a Boltzmann machine: log p~(h) = -E_bm(h)
+    + log_offset"""
 
     bm: BM  # couplings W'W off the diagonal, biases c + W'(b/sigma) + diag(W'W)/2
-    log_offset: float  # n_v log(2 pi)/2 + sum_i log sigma_i, so that log Z = log Z(bm) + log_offset
+    # n_v log(2 pi)/2 + sum_i log sigma_i, so that log Z = log Z(bm) + log_offset
+    log_offset: float
 
 
 def hidden_marginal(
     params,  # a `GaussianRBM`
 ) -> HiddenMarginal:
-    "The Boltzmann machine over the hidden units whose energy is -log p~(h) (eq. eq-gbrbm-hidden-bm)"
+    """The Boltzmann machine over the hidden units whose energy is -log p~(h) (eq.
+    eq-gbrbm-hidden-bm)"""
     params = check_params(params, GaussianRBM)
     G = params.W.T @ params.W
     G = 0.5 * (G + G.T)  # exactly symmetric: BLAS may round (j, k) and (k, j) apart
@@ -416,7 +536,8 @@ def _check_hidden_enumerable(params, max_states):
 
 
 def _continuous_log_partition(params, max_states=MAX_STATES):
-    "Exact log Z of a continuous model: eq. (eq-logz-closed), or eq. (eq-gbrbm-hidden-bm) by the BM kernel"
+    """Exact log Z of a continuous model: eq. (eq-logz-closed), or eq.
+    (eq-gbrbm-hidden-bm) by the BM kernel"""
     params = check_params(params, CONTINUOUS_MODELS)
     max_states = check_int(max_states, "max_states", 1, 2**62)  # as for BM and RBM
     if isinstance(params, Gaussian):
@@ -437,7 +558,8 @@ def _draw_sources(params, shape, rng):
 
 
 def _continuous_sample(params, n, rng=None, return_hidden=False):
-    "`n` exact samples of a continuous model (and the hidden states of a `GaussianRBM` if `return_hidden`)"
+    """`n` exact samples of a continuous model (and the hidden states of a `GaussianRBM`
+    if `return_hidden`)"""
     params = check_params(params, CONTINUOUS_MODELS)
     n, rng = check_int(n, "n", minimum=1), check_rng(rng)
     return_hidden = check_bool(return_hidden, "return_hidden")
@@ -466,7 +588,8 @@ def _continuous_sample(params, n, rng=None, return_hidden=False):
 
 # %% ../nbs/01_exact.ipynb #6f4270a0
 def _continuous_expectations(params, max_states=MAX_STATES):
-    "E_model[grad_theta log p~(x)] = grad_theta log Z of a continuous model, eq. (eq-continuous-expectations)"
+    """E_model[grad_theta log p~(x)] = grad_theta log Z of a continuous model, eq.
+    (eq-continuous-expectations)"""
     params = check_params(params, CONTINUOUS_MODELS)
     if isinstance(params, Gaussian):
         cov = np.linalg.inv(0.5 * (params.M + params.M.T))
@@ -474,8 +597,11 @@ def _continuous_expectations(params, max_states=MAX_STATES):
     if isinstance(params, (ICA, LaplaceICA)):
         return type(params)(-np.linalg.inv(params.B).T)
     _check_hidden_enumerable(params, max_states)
-    moments = expectations(hidden_marginal(params).bm)  # BM(E[h_j h_k] off the diagonal, E[h])
+    moments = expectations(
+        hidden_marginal(params).bm
+    )  # BM(E[h_j h_k] off the diagonal, E[h])
     Eh, Ehh = moments.b, moments.W + np.diag(moments.b)
     W, b, sd = params.W, params.b, params.sigma
-    return GaussianRBM(np.outer(b / sd, Eh) + W @ Ehh, (W @ Eh) / sd, Eh, np.zeros_like(sd))
-
+    return GaussianRBM(
+        np.outer(b / sd, Eh) + W @ Ehh, (W @ Eh) / sd, Eh, np.zeros_like(sd)
+    )

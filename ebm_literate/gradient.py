@@ -11,75 +11,118 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .models import (BM, RBM, as_float_array, check_binary, check_param_tuple, check_params, check_rng,
-                                 n_visible, sigmoid)
+from ebm_literate.models import (
+    BM,
+    RBM,
+    as_float_array,
+    check_binary,
+    check_param_tuple,
+    check_params,
+    check_rng,
+    n_visible,
+    sigmoid,
+)
 from .exact import expectations, log_likelihood, log_partition
 from .mcmc import bm_gibbs, rbm_gibbs
 
 # %% ../nbs/03_gradient.ipynb #ed21c13f
 class PhaseEstimate(NamedTuple):
-    "Average of the sufficient statistics over independent samples, with per-entry standard errors"
-    mean: tuple    # average statistics, same type as the parameters (BM or RBM)
-    stderr: tuple  # standard error of each entry (rows treated as independent), same type
-    n: int         # number of samples
+    """Average of the sufficient statistics over independent samples, with per-entry
+    standard errors"""
+
+    mean: tuple  # average statistics, same type as the parameters (BM or RBM)
+    stderr: (
+        tuple  # standard error of each entry (rows treated as independent), same type
+    )
+    n: int  # number of samples
+
 
 class GibbsPhase(NamedTuple):
-    "Negative phase estimated from independent Gibbs chains, with standard errors, and the chains' final states"
-    mean: tuple      # average statistics of the chains' final states, same type as the parameters
-    stderr: tuple    # standard error of each entry over the independent chains; excludes the bias of unconverged chains
-    n: int           # number of chains
-    v: np.ndarray    # final visible states of the chains, (n_chains, n_visible); pass back to continue them
+    """Negative phase estimated from independent Gibbs chains, with standard errors, and
+    the chains' final states"""
+
+    # average statistics of the chains' final states, same type as the parameters
+    mean: tuple
+    # standard error of each entry over the independent chains; excludes the bias of unconverged chains
+    stderr: tuple
+    n: int  # number of chains
+    # final visible states of the chains, (n_chains, n_visible); pass back to continue them
+    v: np.ndarray
+
 
 def _moments(params, v, hidden=None, second=False):
-    "Mean sufficient statistics (and optionally their mean squares) of the rows of v; no input checks"
+    """Mean sufficient statistics (and optionally their mean squares) of the rows of v;
+    no input checks"""
     n = v.shape[0]
     if isinstance(params, BM):
         W = (v.T @ v) / n
         np.fill_diagonal(W, 0.0)
         m = BM(W, v.mean(axis=0))
-        return (m, m) if second else m            # x_i x_j and x_i are 0/1, so squares equal values
+        return (
+            (m, m) if second else m
+        )  # x_i x_j and x_i are 0/1, so squares equal values
     hp = sigmoid(v @ params.W + params.c) if hidden is None else hidden
     m = RBM((v.T @ hp) / n, v.mean(axis=0), hp.mean(axis=0))
-    if not second: return m
+    if not second:
+        return m
     hp2 = hp * hp
     return m, RBM((v.T @ hp2) / n, m.b, hp2.mean(axis=0))
 
+
 def _weighted_moments(params, X, w):
-    "Sufficient statistics summed over the rows of X with weights w (RBM: E[h|v] in closed form); no input checks"
+    """Sufficient statistics summed over the rows of X with weights w (RBM: E[h|v] in
+    closed form); no input checks"""
     if isinstance(params, BM):
         W = X.T @ (X * w[:, None])
-        W = 0.5 * (W + W.T)                       # exactly symmetric: BLAS may round (i, j) and (j, i) apart
+        W = 0.5 * (W + W.T)  # exactly symmetric: BLAS may round (i, j) and (j, i) apart
         np.fill_diagonal(W, 0.0)
         return BM(W, w @ X)
     H = sigmoid(X @ params.W + params.c)
     return RBM(X.T @ (H * w[:, None]), w @ X, w @ H)
 
+
 def _estimate(params, v, hidden=None):
-    "PhaseEstimate of the rows of v (at least 2): mean and standard error of each statistic; no input checks"
+    """PhaseEstimate of the rows of v (at least 2): mean and standard error of each
+    statistic; no input checks"""
     n = v.shape[0]
     mean, mean_sq = _moments(params, v, hidden, second=True)
-    stderr = type(params)(*(np.sqrt(np.maximum(s - m * m, 0.0) / (n - 1)) for m, s in zip(mean, mean_sq)))
+    stderr = type(params)(
+        *(np.sqrt(np.maximum(s - m * m, 0.0) / (n - 1)) for m, s in zip(mean, mean_sq))
+    )
     return PhaseEstimate(mean, stderr, n)
+
 
 def _check_rows(v, name, what="samples"):
     if v.shape[0] < 2:
-        raise ValueError(f"{name} must have at least 2 rows ({what}) for a standard error, got {v.shape[0]}")
+        raise ValueError(
+            f"{name} must have at least 2 rows ({what}) for a standard error, got "
+            f"{v.shape[0]}"
+        )
     return v
 
+
 def _check_hidden(params, hidden, n_rows):
-    if hidden is None: return None
+    if hidden is None:
+        return None
     if isinstance(params, BM):
         raise TypeError("hidden applies to an RBM; a BM has no hidden units")
     hidden = as_float_array(hidden, "hidden", ndim=2)
     if hidden.shape != (n_rows, params.c.shape[0]):
-        raise ValueError(f"hidden must have shape (n_samples, n_hidden) = ({n_rows}, {params.c.shape[0]}), got {hidden.shape}")
+        raise ValueError(
+            f"hidden must have shape (n_samples, n_hidden) = ({n_rows}, "
+            f"{params.c.shape[0]}), got {hidden.shape}"
+        )
     if hidden.min() < 0.0 or hidden.max() > 1.0:
-        raise ValueError(f"hidden must hold hidden states or probabilities in [0, 1], got values in "
-                         f"[{hidden.min()}, {hidden.max()}]")
+        raise ValueError(
+            f"hidden must hold hidden states or probabilities in [0, 1], got values in "
+            f"[{hidden.min()}, {hidden.max()}]"
+        )
     return hidden
 
+
 def _exact_negative_phase(params, caller):
-    "`exact.expectations(params)`; a model too large to enumerate gets an error that points to sampled negative phases"
+    """`exact.expectations(params)`; a model too large to enumerate gets an error that
+    points to sampled negative phases"""
     try:
         return expectations(params)
     except ValueError as e:
@@ -88,38 +131,57 @@ def _exact_negative_phase(params, caller):
         else:
             m, what = min(params.W.shape), "all states of its smaller layer"
         raise ValueError(
-            f"{caller} needs the exact negative phase, an enumeration of 2^{m} = {2.0**m:.3g} states ({what}), "
-            f"more than can be enumerated (see the cause below); for a model this size estimate the negative phase "
-            f"from samples instead: contrastive divergence or stochastic maximum likelihood (chapter 18.2, modules "
-            f"ebm_literate.cd and ebm_literate.sml)") from e
+            f"{caller} needs the exact negative phase, an enumeration of 2^{m} = "
+            f"{2.0**m:.3g} states ({what}), "
+            f"more than can be enumerated (see the cause below); for a model this size "
+            f"estimate the negative phase "
+            f"from samples instead: contrastive divergence or stochastic maximum "
+            f"likelihood (chapter 18.2, modules "
+            f"ebm_literate.cd and ebm_literate.sml)"
+        ) from e
 
-def positive_phase(params, # a `BM` or an `RBM`
-                   batch,  # data, (n_samples, n_visible) binary
-                  ):
-    "E_data[-dE/dtheta] over the rows of `batch` (RBM: with E[h|v] in closed form), in the parameters' type"
+
+def positive_phase(
+    params,  # a `BM` or an `RBM`
+    batch,  # data, (n_samples, n_visible) binary
+):
+    """E_data[-dE/dtheta] over the rows of `batch` (RBM: with E[h|v] in closed form), in
+    the parameters' type"""
     params = check_params(params)
     return _moments(params, check_binary(batch, "batch", n_visible(params)))
 
-def negative_phase_exact(params, # a `BM` or an `RBM` small enough to enumerate
-                        ):
+
+def negative_phase_exact(
+    params,  # a `BM` or an `RBM` small enough to enumerate
+):
     "E_model[-dE/dtheta] = grad log Z by exact enumeration, in the parameters' type"
     return _exact_negative_phase(check_params(params), "negative_phase_exact")
 
-def negative_phase_samples(params,      # a `BM` or an `RBM`
-                           v_samples,   # independent samples of the model's visible units, (n_samples, n_visible) binary, at least 2 rows
-                           hidden=None, # RBM only: matching hidden states or probabilities; default p(h=1|v)
-                          ) -> PhaseEstimate:
-    "Monte Carlo estimate of E_model[-dE/dtheta] from independent model samples, with per-entry standard errors"
+
+def negative_phase_samples(
+    params,  # a `BM` or an `RBM`
+    # independent samples of the model's visible units, (n_samples, n_visible) binary, at least 2 rows
+    v_samples,
+    hidden=None,  # RBM only: matching hidden states or probabilities; default p(h=1|v)
+) -> PhaseEstimate:
+    """Monte Carlo estimate of E_model[-dE/dtheta] from independent model samples, with
+    per-entry standard errors"""
     params = check_params(params)
-    v = _check_rows(check_binary(v_samples, "v_samples", n_visible(params)), "v_samples")
+    v = _check_rows(
+        check_binary(v_samples, "v_samples", n_visible(params)), "v_samples"
+    )
     return _estimate(params, v, _check_hidden(params, hidden, v.shape[0]))
 
-def negative_phase_gibbs(params,   # a `BM` or an `RBM`
-                         v0,       # starting states of the chains, (n_chains, n_visible) binary, at least 2 chains
-                         k,        # Gibbs sweeps per chain, an integer >= 0
-                         rng=None, # seed or np.random.Generator
-                        ) -> GibbsPhase:
-    "Negative phase from `k` Gibbs sweeps of independent chains started at `v0` (RBM: Rao-Blackwellized over h)"
+
+def negative_phase_gibbs(
+    params,  # a `BM` or an `RBM`
+    # starting states of the chains, (n_chains, n_visible) binary, at least 2 chains
+    v0,
+    k,  # Gibbs sweeps per chain, an integer >= 0
+    rng=None,  # seed or np.random.Generator
+) -> GibbsPhase:
+    """Negative phase from `k` Gibbs sweeps of independent chains started at `v0` (RBM:
+    Rao-Blackwellized over h)"""
     params = check_params(params)
     v0 = _check_rows(check_binary(v0, "v0", n_visible(params)), "v0", "chains")
     if isinstance(params, RBM):
@@ -129,37 +191,56 @@ def negative_phase_gibbs(params,   # a `BM` or an `RBM`
         v, hp = bm_gibbs(params, v0, k, rng), None
     return GibbsPhase(*_estimate(params, v, hp), v)
 
+
 def _subtract(a, b):
     return type(a)(*(x - y for x, y in zip(a, b)))
 
-def exact_gradient(params, # a `BM` or an `RBM` small enough to enumerate
-                   data,   # data, (n_samples, n_visible) binary
-                  ):
-    "Exact gradient of the mean log-likelihood of `data`: positive phase minus exact negative phase"
+
+def exact_gradient(
+    params,  # a `BM` or an `RBM` small enough to enumerate
+    data,  # data, (n_samples, n_visible) binary
+):
+    """Exact gradient of the mean log-likelihood of `data`: positive phase minus exact
+    negative phase"""
     params = check_params(params)
     data = check_binary(data, "data", n_visible(params))
-    return _subtract(_moments(params, data), _exact_negative_phase(params, "exact_gradient"))
+    return _subtract(
+        _moments(params, data), _exact_negative_phase(params, "exact_gradient")
+    )
+
 
 def _no_state(principle, state):
-    "`check_state` of a principle that keeps no state: None passes, anything else is refused rather than ignored"
+    """`check_state` of a principle that keeps no state: None passes, anything else is
+    refused rather than ignored"""
     if state is not None:
-        raise TypeError(f"{type(principle).__name__} keeps no state, so state must be None, got {type(state).__name__}")
+        raise TypeError(
+            f"{type(principle).__name__} keeps no state, so state must be None, got "
+            f"{type(state).__name__}"
+        )
     return None
 
+
 class ExactML:
-    "Exact maximum likelihood: the gradient and objective of the mean log-likelihood, by enumeration"
-    def check_state(self, params, # current parameters (`BM` or `RBM`)
-                    state,        # must be None: exact maximum likelihood keeps no state
-                   ):
-        "None: the exact gradient keeps no state (and `params` must be a `BM` or an `RBM`)"
+    """Exact maximum likelihood: the gradient and objective of the mean log-likelihood,
+    by enumeration"""
+
+    def check_state(
+        self,
+        params,  # current parameters (`BM` or `RBM`)
+        state,  # must be None: exact maximum likelihood keeps no state
+    ):
+        """None: the exact gradient keeps no state (and `params` must be a `BM` or an
+        `RBM`)"""
         check_params(params)
         return _no_state(self, state)
 
-    def grad(self, params, # current parameters (`BM` or `RBM`)
-             batch,        # minibatch, (n_samples, n_visible) binary
-             state=None,   # None (no state)
-             rng=None,     # unused: the gradient is exact
-            ):
+    def grad(
+        self,
+        params,  # current parameters (`BM` or `RBM`)
+        batch,  # minibatch, (n_samples, n_visible) binary
+        state=None,  # None (no state)
+        rng=None,  # unused: the gradient is exact
+    ):
         "(exact gradient of the batch's mean log-likelihood, None)"
         params = check_params(params)
         batch = check_binary(batch, "batch", n_visible(params))
@@ -167,71 +248,106 @@ class ExactML:
         return self._grad(params, batch, self.check_state(params, state), rng)
 
     def _grad(self, params, batch, state, rng):
-        return _subtract(_moments(params, batch), _exact_negative_phase(params, "ExactML.grad")), state
+        return _subtract(
+            _moments(params, batch), _exact_negative_phase(params, "ExactML.grad")
+        ), state
 
-    def objective(self, params, # current parameters
-                  batch,        # data, (n_samples, n_visible) binary
-                 ):
+    def objective(
+        self,
+        params,  # current parameters
+        batch,  # data, (n_samples, n_visible) binary
+    ):
         "Exact mean log-likelihood of `batch`"
         params = check_params(params)
         batch = check_binary(batch, "batch", n_visible(params))
         try:
             log_z = log_partition(params)
         except ValueError as e:
-            raise ValueError(f"ExactML.objective needs the exact log Z, which is out of reach for this model (see the "
-                             f"cause below); to train it, estimate the negative phase from samples (contrastive "
-                             f"divergence or stochastic maximum likelihood, chapter 18.2, modules ebm_literate.cd and "
-                             f"ebm_literate.sml); to evaluate its log-likelihood, estimate log Z by annealed importance "
-                             f"sampling (ebm_literate.partition, chapter 18.7)") from e
+            raise ValueError(
+                f"ExactML.objective needs the exact log Z, which is out of reach for "
+                f"this model (see the "
+                f"cause below); to train it, estimate the negative phase from samples "
+                f"(contrastive "
+                f"divergence or stochastic maximum likelihood, chapter 18.2, modules "
+                f"ebm_literate.cd and "
+                f"ebm_literate.sml); to evaluate its log-likelihood, estimate log Z by "
+                f"annealed importance "
+                f"sampling (ebm_literate.partition, chapter 18.7)"
+            ) from e
         return log_likelihood(params, batch, log_z)
-    def __repr__(self): return "ExactML()"
+
+    def __repr__(self):
+        return "ExactML()"
 
 # %% ../nbs/03_gradient.ipynb #77c322e9
 class ValueAndGrad(NamedTuple):
     "An objective's value and its gradient in the parameters' type"
-    value: float   # the (mean) objective
+
+    value: float  # the (mean) objective
     grads: object  # its gradient, same type as the parameters (None if not asked for)
 
+
 def _symmetric_W(params):
-    "Whether field W holds symmetric couplings, one number per pair: a BM, or a type that says so"
+    """Whether field W holds symmetric couplings, one number per pair: a BM, or a type
+    that says so"""
     return isinstance(params, BM) or getattr(type(params), "symmetric_W", False)
+
 
 def _field_arrays(params, name="params"):
     "The fields of a NamedTuple as finite float64 arrays, without a model's own checks"
     if not (isinstance(params, tuple) and hasattr(params, "_fields")):
-        raise TypeError(f"{name} must be a NamedTuple of arrays (e.g. RBM or BM), got {type(params).__name__}")
-    return type(params)(*(as_float_array(f, f"{name}.{k}") for k, f in zip(params._fields, params)))
+        raise TypeError(
+            f"{name} must be a NamedTuple of arrays (e.g. RBM or BM), got "
+            f"{type(params).__name__}"
+        )
+    return type(params)(
+        *(as_float_array(f, f"{name}.{k}") for k, f in zip(params._fields, params))
+    )
 
-def flatten_params(params, # a model: `BM`, `RBM` or another NamedTuple of arrays, or a gradient in its type
-                  ):
-    "The independent parameters as one vector: a BM's upper triangle of W, then the other fields"
+
+def flatten_params(
+    # a model: `BM`, `RBM` or another NamedTuple of arrays, or a gradient in its type
+    params,
+):
+    """The independent parameters as one vector: a BM's upper triangle of W, then the
+    other fields"""
     # a gradient in the type of a continuous model is no valid model (its M need not be positive definite,
     # its sigma is zero), so only the binary models, whose flattening depends on their shape, are checked whole
-    params = check_param_tuple(params) if isinstance(params, (BM, RBM)) else _field_arrays(params)
+    params = (
+        check_param_tuple(params)
+        if isinstance(params, (BM, RBM))
+        else _field_arrays(params)
+    )
     if _symmetric_W(params):
         rest = [f.ravel() for k, f in zip(params._fields, params) if k != "W"]
         return np.concatenate([params.W[np.triu_indices(params.W.shape[0], 1)], *rest])
     return np.concatenate([f.ravel() for f in params])
 
-def unflatten_params(theta, # vector from `flatten_params`
-                     like,  # a model giving the type and shapes
-                    ):
-    "Inverse of `flatten_params`: parameters of `like`'s type and shapes from the vector `theta`"
+
+def unflatten_params(
+    theta,  # vector from `flatten_params`
+    like,  # a model giving the type and shapes
+):
+    """Inverse of `flatten_params`: parameters of `like`'s type and shapes from the
+    vector `theta`"""
     like = check_param_tuple(like, "like")
     theta = as_float_array(theta, "theta")
     size = flatten_params(like).size
     if theta.shape != (size,):
-        raise ValueError(f"theta must be a vector of {size} parameters for this {type(like).__name__}, "
-                         f"got shape {theta.shape}")
+        raise ValueError(
+            f"theta must be a vector of {size} parameters for this "
+            f"{type(like).__name__}, "
+            f"got shape {theta.shape}"
+        )
     fields, o = {}, 0
-    if _symmetric_W(like):                        # W from its upper triangle, listed first
+    if _symmetric_W(like):  # W from its upper triangle, listed first
         n = like.W.shape[0]
         iu = np.triu_indices(n, 1)
         W = np.zeros((n, n))
-        W[iu] = theta[:len(iu[0])]
+        W[iu] = theta[: len(iu[0])]
         fields["W"], o = W + W.T, len(iu[0])
     for k, f in zip(like._fields, like):
         if k not in fields:
-            fields[k] = theta[o:o + f.size].reshape(f.shape).copy()
+            fields[k] = theta[o : o + f.size].reshape(f.shape).copy()
             o += f.size
     return type(like)(**fields)

@@ -23,12 +23,26 @@ from numba import int64, njit, prange, types, uint64
 from numba.extending import get_cython_function_address, intrinsic
 from threadpoolctl import ThreadpoolController
 
-with warnings.catch_warnings():   # without ipywidgets, tqdm.auto warns and falls back to a text bar, which is fine
+with (
+    warnings.catch_warnings()
+):  # without ipywidgets, tqdm.auto warns and falls back to a text bar, which is fine
     warnings.simplefilter("ignore")
     from tqdm.auto import tqdm
 
-from .models import (BM, RBM, as_float_array, check_binary, check_bool, check_int, check_params,
-                                 check_real, check_rng, log_sigmoid, n_visible, sigmoid)
+from ebm_literate.models import (
+    BM,
+    RBM,
+    as_float_array,
+    check_binary,
+    check_bool,
+    check_int,
+    check_params,
+    check_real,
+    check_rng,
+    log_sigmoid,
+    n_visible,
+    sigmoid,
+)
 from .exact import binary_states
 
 # %% ../nbs/02_mcmc.ipynb #16dc5c3d
@@ -36,6 +50,7 @@ from .exact import binary_states
 def _rotl(x, k):
     "rotate the 64-bit word `x` left by `k` bits"
     return (x << uint64(k)) | (x >> uint64(64 - k))
+
 
 @njit(cache=True, inline="always")
 def _splitmix64(x):
@@ -45,9 +60,11 @@ def _splitmix64(x):
     z = (z ^ (z >> uint64(27))) * uint64(0x94D049BB133111EB)
     return x, z ^ (z >> uint64(31))
 
+
 @njit(cache=True, inline="always")
 def _xoshiro_next(s0, s1, s2, s3):
-    "one xoshiro256** step on a state held in four locals: (64 random bits, s0, s1, s2, s3)"
+    """one xoshiro256** step on a state held in four locals: (64 random bits, s0, s1,
+    s2, s3)"""
     r = _rotl(s1 * uint64(5), 7) * uint64(9)
     t = s1 << uint64(17)
     s2 ^= s0
@@ -58,17 +75,22 @@ def _xoshiro_next(s0, s1, s2, s3):
     s3 = _rotl(s3, 45)
     return r, s0, s1, s2, s3
 
+
 @njit(cache=True, inline="always")
 def _to_uniform(r):
     "the top 53 bits of `r` as a double in [0, 1)"
     return (r >> uint64(11)) * (1.0 / 9007199254740992.0)
 
+
 @njit(cache=True, inline="always")
 def _next_uniform(states, i):
     "one uniform double in [0, 1) from chain `i`'s generator, advancing `states[i]`"
-    r, s0, s1, s2, s3 = _xoshiro_next(states[i, 0], states[i, 1], states[i, 2], states[i, 3])
+    r, s0, s1, s2, s3 = _xoshiro_next(
+        states[i, 0], states[i, 1], states[i, 2], states[i, 3]
+    )
     states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
     return _to_uniform(r)
+
 
 @njit(cache=True)
 def _seed_states(seeds):
@@ -80,29 +102,49 @@ def _seed_states(seeds):
             x, states[i, w] = _splitmix64(x)
     return states
 
-def rng_states(rng,       # anything `np.random.default_rng` accepts
-               n_chains,  # number of chains, one generator each
-              ):
-    "Per-chain xoshiro256** generator states, shape (n_chains, 4) uint64, seeded from `rng`"
+
+def rng_states(
+    rng,  # anything `np.random.default_rng` accepts
+    n_chains,  # number of chains, one generator each
+):
+    """Per-chain xoshiro256** generator states, shape (n_chains, 4) uint64, seeded from
+    `rng`"""
     n_chains = check_int(n_chains, "n_chains", 0)
     seeds = check_rng(rng).integers(0, 2**64, size=n_chains, dtype=np.uint64)
     return _seed_states(seeds)
 
-def check_rng_states(states,           # generator states handed back in, e.g. `Chains.rng_states`
-                     n_chains=None,    # the number of chains they must serve, if known
-                     name="rng_states", # the argument's name, for error messages
-                    ):
-    "`states` as a C-contiguous (n_chains, 4) uint64 array of xoshiro256** states, none of them all zero"
+
+def check_rng_states(
+    states,  # generator states handed back in, e.g. `Chains.rng_states`
+    n_chains=None,  # the number of chains they must serve, if known
+    name="rng_states",  # the argument's name, for error messages
+):
+    """`states` as a C-contiguous (n_chains, 4) uint64 array of xoshiro256** states,
+    none of them all zero"""
     if not isinstance(states, np.ndarray) or states.dtype != np.uint64:
-        raise TypeError(f"{name} must be a uint64 array of generator states (from rng_states), got "
-                        f"{type(states).__name__}" + (f" of dtype {states.dtype}" if isinstance(states, np.ndarray) else ""))
-    if states.ndim != 2 or states.shape[1] != 4 or (n_chains is not None and states.shape[0] != n_chains):
+        raise TypeError(
+            f"{name} must be a uint64 array of generator states (from rng_states), got "
+            f"{type(states).__name__}"
+            + (f" of dtype {states.dtype}" if isinstance(states, np.ndarray) else "")
+        )
+    if (
+        states.ndim != 2
+        or states.shape[1] != 4
+        or (n_chains is not None and states.shape[0] != n_chains)
+    ):
         rows = "n_chains" if n_chains is None else n_chains
-        raise ValueError(f"{name} must have shape ({rows}, 4), four 64-bit words per chain, got {states.shape}")
+        raise ValueError(
+            f"{name} must have shape ({rows}, 4), four 64-bit words per chain, got "
+            f"{states.shape}"
+        )
     zero = np.flatnonzero(~states.any(axis=1))
     if zero.size:
-        raise ValueError(f"{name}[{zero[0]}] is all zero, a state xoshiro256** never leaves; draw states with rng_states")
+        raise ValueError(
+            f"{name}[{zero[0]}] is all zero, a state xoshiro256** never leaves; draw "
+            f"states with rng_states"
+        )
     return np.ascontiguousarray(states)
+
 
 @njit(cache=True, inline="always")
 def _fill_row(states, out, i):
@@ -113,15 +155,34 @@ def _fill_row(states, out, i):
         out[i, j] = _to_uniform(r)
     states[i, 0], states[i, 1], states[i, 2], states[i, 3] = s0, s1, s2, s3
 
+
 @njit(cache=True)
 def _fill_uniform(states, out):
-    "out[i, :] <- consecutive uniforms of chain i's generator (in place, advancing `states`); four chains at a time"
+    """out[i, :] <- consecutive uniforms of chain i's generator (in place, advancing
+    `states`); four chains at a time"""
     n = out.shape[0] - out.shape[0] % 4
-    for i in range(0, n, 4):                   # four independent streams interleaved: the processor overlaps them
+    for i in range(
+        0, n, 4
+    ):  # four independent streams interleaved: the processor overlaps them
         a0, a1, a2, a3 = states[i, 0], states[i, 1], states[i, 2], states[i, 3]
-        b0, b1, b2, b3 = states[i + 1, 0], states[i + 1, 1], states[i + 1, 2], states[i + 1, 3]
-        c0, c1, c2, c3 = states[i + 2, 0], states[i + 2, 1], states[i + 2, 2], states[i + 2, 3]
-        d0, d1, d2, d3 = states[i + 3, 0], states[i + 3, 1], states[i + 3, 2], states[i + 3, 3]
+        b0, b1, b2, b3 = (
+            states[i + 1, 0],
+            states[i + 1, 1],
+            states[i + 1, 2],
+            states[i + 1, 3],
+        )
+        c0, c1, c2, c3 = (
+            states[i + 2, 0],
+            states[i + 2, 1],
+            states[i + 2, 2],
+            states[i + 2, 3],
+        )
+        d0, d1, d2, d3 = (
+            states[i + 3, 0],
+            states[i + 3, 1],
+            states[i + 3, 2],
+            states[i + 3, 3],
+        )
         for j in range(out.shape[1]):
             r, a0, a1, a2, a3 = _xoshiro_next(a0, a1, a2, a3)
             out[i, j] = _to_uniform(r)
@@ -132,9 +193,24 @@ def _fill_uniform(states, out):
             r, d0, d1, d2, d3 = _xoshiro_next(d0, d1, d2, d3)
             out[i + 3, j] = _to_uniform(r)
         states[i, 0], states[i, 1], states[i, 2], states[i, 3] = a0, a1, a2, a3
-        states[i + 1, 0], states[i + 1, 1], states[i + 1, 2], states[i + 1, 3] = b0, b1, b2, b3
-        states[i + 2, 0], states[i + 2, 1], states[i + 2, 2], states[i + 2, 3] = c0, c1, c2, c3
-        states[i + 3, 0], states[i + 3, 1], states[i + 3, 2], states[i + 3, 3] = d0, d1, d2, d3
+        states[i + 1, 0], states[i + 1, 1], states[i + 1, 2], states[i + 1, 3] = (
+            b0,
+            b1,
+            b2,
+            b3,
+        )
+        states[i + 2, 0], states[i + 2, 1], states[i + 2, 2], states[i + 2, 3] = (
+            c0,
+            c1,
+            c2,
+            c3,
+        )
+        states[i + 3, 0], states[i + 3, 1], states[i + 3, 2], states[i + 3, 3] = (
+            d0,
+            d1,
+            d2,
+            d3,
+        )
     for i in range(n, out.shape[0]):
         _fill_row(states, out, i)
 
@@ -142,43 +218,71 @@ def _fill_uniform(states, out):
 @intrinsic
 def _int64_bits_as_float(typingctx, x):
     "reinterpret the bits of an int64 as a float64"
+
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
+
     return types.float64(types.int64), codegen
 
-_INV_FACTORIALS = (1.0, 1.0, 0.5, 1.66666666666666666667e-01, 4.16666666666666666667e-02,
-                   8.33333333333333333333e-03, 1.38888888888888888889e-03, 1.98412698412698412698e-04,
-                   2.48015873015873015873e-05, 2.75573192239858906526e-06, 2.75573192239858906526e-07,
-                   2.50521083854417187751e-08, 2.08767569878680989792e-09, 1.60590438368216145994e-10)  # 1/m!
+
+_INV_FACTORIALS = (
+    1.0,
+    1.0,
+    0.5,
+    1.66666666666666666667e-01,
+    4.16666666666666666667e-02,
+    8.33333333333333333333e-03,
+    1.38888888888888888889e-03,
+    1.98412698412698412698e-04,
+    2.48015873015873015873e-05,
+    2.75573192239858906526e-06,
+    2.75573192239858906526e-07,
+    2.50521083854417187751e-08,
+    2.08767569878680989792e-09,
+    1.60590438368216145994e-10,
+)  # 1/m!
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _taylor_exp(r, degree):
-    "sum of r^m / m! for m = 0..degree (at most 13) by Horner's rule; with a constant degree the loop unrolls"
+    """sum of r^m / m! for m = 0..degree (at most 13) by Horner's rule; with a constant
+    degree the loop unrolls"""
     p = _INV_FACTORIALS[degree]
     for m in range(degree - 1, -1, -1):
         p = p * r + _INV_FACTORIALS[m]
     return p
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _ln2_reduce(x):
-    "n = round(x / ln 2) and r = x - n ln 2, with ln 2 split into a high and a low part so that r is exact"
+    """n = round(x / ln 2) and r = x - n ln 2, with ln 2 split into a high and a low
+    part so that r is exact"""
     n = np.floor(x * 1.4426950408889634 + 0.5)
     return n, (x - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _exp_nonpos(x):
-    "exp(x) for x <= 0 by range reduction and a degree-13 Taylor polynomial, within 2 ulp; vectorizable"
-    n, r = _ln2_reduce(max(x, -746.0))                   # exp(-746) rounds to 0 already
+    """exp(x) for x <= 0 by range reduction and a degree-13 Taylor polynomial, within 2
+    ulp; vectorizable"""
+    n, r = _ln2_reduce(max(x, -746.0))  # exp(-746) rounds to 0 already
     p = _taylor_exp(r, 13)
     k = int64(n)
-    k1 = k >> 1                                          # 2^n = 2^k1 2^(n-k1), both factors normal numbers
-    return p * _int64_bits_as_float((k1 + 1023) << 52) * _int64_bits_as_float((k - k1 + 1023) << 52)
+    k1 = k >> 1  # 2^n = 2^k1 2^(n-k1), both factors normal numbers
+    return (
+        p
+        * _int64_bits_as_float((k1 + 1023) << 52)
+        * _int64_bits_as_float((k - k1 + 1023) << 52)
+    )
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _sigmoid(a):
-    "logistic sigmoid of one float, stable and branch-free: same formula as `models.sigmoid`"
+    """logistic sigmoid of one float, stable and branch-free: same formula as
+    `models.sigmoid`"""
     e = _exp_nonpos(-abs(a))
     return (1.0 if a >= 0.0 else e) / (1.0 + e)
+
 
 @njit(cache=True, error_model="numpy")
 def _sigmoid_fill(a, out):
@@ -187,46 +291,62 @@ def _sigmoid_fill(a, out):
         out[i] = _sigmoid(a[i])
 
 # %% ../nbs/02_mcmc.ipynb #596307fe
-SQUEEZE = 2.0**-26   # |t| above this settles u < sigmoid(a) from the coarse exponential; below it the exact one decides
+SQUEEZE = (
+    2.0**-26
+    # |t| above this settles u < sigmoid(a) from the coarse exponential; below it the exact one decides
+)
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _exp_nonpos_coarse(x):
-    "exp(x) for x <= 0 within relative 3e-10 (degree-8 Taylor polynomial, eq-exp's reduction); exp(-700) below -700"
+    """exp(x) for x <= 0 within relative 3e-10 (degree-8 Taylor polynomial, eq-exp's
+    reduction); exp(-700) below -700"""
     n, r = _ln2_reduce(max(x, -700.0))
     p = _taylor_exp(r, 8)
     return p * _int64_bits_as_float((int64(n) + 1023) << 52)
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _bernoulli_row(u, field, bias, beta, out):
-    "out[j] <- 1{u[j] < sigmoid(beta (field[j] + bias[j]))} for one row, by the squeeze eq-squeeze (out must not be u)"
+    """out[j] <- 1{u[j] < sigmoid(beta (field[j] + bias[j]))} for one row, by the
+    squeeze eq-squeeze (out must not be u)"""
     unsettled = 0
-    for j in range(out.shape[0]):                       # SIMD
+    for j in range(out.shape[0]):  # SIMD
         a = beta * (field[j] + bias[j])
         e = _exp_nonpos_coarse(-abs(a))
         t = u[j] + u[j] * e - (1.0 if a >= 0.0 else e)
         unsettled += 1 if abs(t) <= SQUEEZE else 0
         out[j] = 1.0 if t < 0.0 else 0.0
-    if unsettled:                                       # about once in 10^8 units: the exact rule for this row
+    if unsettled:  # about once in 10^8 units: the exact rule for this row
         for j in range(out.shape[0]):
             out[j] = 1.0 if u[j] < _sigmoid(beta * (field[j] + bias[j])) else 0.0
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _bernoulli_from_uniforms(U, field, bias, beta, out):
-    "out[i, j] <- 1{U[i, j] < sigmoid(beta (field[i, j] + bias[j]))}, by the squeeze eq-squeeze (out must not be U)"
+    """out[i, j] <- 1{U[i, j] < sigmoid(beta (field[i, j] + bias[j]))}, by the squeeze
+    eq-squeeze (out must not be U)"""
     for i in range(U.shape[0]):
         _bernoulli_row(U[i], field[i], bias, beta, out[i])
 
 # %% ../nbs/02_mcmc.ipynb #67ee77bd
 def _rbm_gibbs_numpy(W, b, c, v, k, beta, uniforms):
-    "NumPy reference of `_rbm_gibbs_kernel`; `uniforms(m)` returns the next (n_chains, m) uniforms"
-    h = (uniforms(c.shape[0]) < sigmoid(beta * (v @ W + c))).astype(np.float64) if k == 0 else None
+    """NumPy reference of `_rbm_gibbs_kernel`; `uniforms(m)` returns the next (n_chains,
+    m) uniforms"""
+    h = (
+        (uniforms(c.shape[0]) < sigmoid(beta * (v @ W + c))).astype(np.float64)
+        if k == 0
+        else None
+    )
     for _ in range(k):
         h = (uniforms(c.shape[0]) < sigmoid(beta * (v @ W + c))).astype(np.float64)
         v = (uniforms(b.shape[0]) < sigmoid(beta * (h @ W.T + b))).astype(np.float64)
     return GibbsResult(v, h, sigmoid(beta * (v @ W + c)))
 
+
 def _bm_gibbs_numpy(W, b, x, k, beta, uniforms):
-    "NumPy reference of `_bm_gibbs_kernel`, one unit at a time for all chains: (x, conditionals at last update)"
+    """NumPy reference of `_bm_gibbs_kernel`, one unit at a time for all chains: (x,
+    conditionals at last update)"""
     x = x.copy()
     probs = sigmoid(beta * (x @ W + b))
     for _ in range(k):
@@ -237,21 +357,34 @@ def _bm_gibbs_numpy(W, b, x, k, beta, uniforms):
     return x, probs
 
 # %% ../nbs/02_mcmc.ipynb #8d2d313a
-llvm.add_symbol("ebm_literate_dgemm", get_cython_function_address("scipy.linalg.cython_blas", "dgemm"))
-_dgemm = types.ExternalFunction("ebm_literate_dgemm", types.void(*[types.voidptr] * 13))   # SciPy's BLAS, as np.dot's
+llvm.add_symbol(
+    "ebm_literate_dgemm",
+    get_cython_function_address("scipy.linalg.cython_blas", "dgemm"),
+)
+_dgemm = types.ExternalFunction(
+    "ebm_literate_dgemm", types.void(*[types.voidptr] * 13)
+)  # SciPy's BLAS, as np.dot's
+
 
 @njit(cache=True, inline="always")
 def _blas_layout(x):
-    "(BLAS transpose flag, leading dimension) of the column-major matrix x' stored in x's memory; one axis of unit stride"
-    if x.shape[1] <= 1 or x.strides[1] == 8:            # rows of unit stride: x' column-major, as it is ('N')
+    """(BLAS transpose flag, leading dimension) of the column-major matrix x' stored in
+    x's memory; one axis of unit stride"""
+    if (
+        x.shape[1] <= 1 or x.strides[1] == 8
+    ):  # rows of unit stride: x' column-major, as it is ('N')
         return 78, max(x.strides[0] // 8, x.shape[1], 1)
-    if x.shape[0] <= 1 or x.strides[0] == 8:            # columns of unit stride: x itself column-major ('T')
+    if (
+        x.shape[0] <= 1 or x.strides[0] == 8
+    ):  # columns of unit stride: x itself column-major ('T')
         return 84, max(x.strides[1] // 8, x.shape[0], 1)
     raise ValueError("_gemm needs views with one axis of unit stride")
 
+
 @njit(cache=True, error_model="numpy")
 def _gemm(a, b, out):
-    "out <- a @ b by one BLAS dgemm call on strided views (slices of rows or columns, transposes), without copies"
+    """out <- a @ b by one BLAS dgemm call on strided views (slices of rows or columns,
+    transposes), without copies"""
     m, k = a.shape
     n = b.shape[1]
     if b.shape[0] != k or out.shape[0] != m or out.shape[1] != n:
@@ -261,7 +394,7 @@ def _gemm(a, b, out):
     if k == 0:
         out[:] = 0.0
         return
-    tb, ldb = _blas_layout(b)                           # column-major BLAS computes out' = b' a'
+    tb, ldb = _blas_layout(b)  # column-major BLAS computes out' = b' a'
     ta, lda = _blas_layout(a)
     tc, ldc = _blas_layout(out)
     if tc != 78:
@@ -269,34 +402,67 @@ def _gemm(a, b, out):
     ints = np.array([n, m, k, ldb, lda, ldc], dtype=np.int32)
     chars = np.array([tb, ta], dtype=np.uint8)
     scalars = np.array([1.0, 0.0])
-    _dgemm(chars[0:].ctypes.data, chars[1:].ctypes.data, ints[0:].ctypes.data, ints[1:].ctypes.data,
-           ints[2:].ctypes.data, scalars[0:].ctypes.data, b.ctypes.data, ints[3:].ctypes.data, a.ctypes.data,
-           ints[4:].ctypes.data, scalars[1:].ctypes.data, out.ctypes.data, ints[5:].ctypes.data)
+    _dgemm(
+        chars[0:].ctypes.data,
+        chars[1:].ctypes.data,
+        ints[0:].ctypes.data,
+        ints[1:].ctypes.data,
+        ints[2:].ctypes.data,
+        scalars[0:].ctypes.data,
+        b.ctypes.data,
+        ints[3:].ctypes.data,
+        a.ctypes.data,
+        ints[4:].ctypes.data,
+        scalars[1:].ctypes.data,
+        out.ctypes.data,
+        ints[5:].ctypes.data,
+    )
 
 # %% ../nbs/02_mcmc.ipynb #6241cb4c
-PARALLEL_MIN_WORK = 2**14  # below this many unit updates per call, kernels run on one core (a parallel launch costs more)
-MIN_BLOCKS = 16            # a large product is cut into this many tiles: enough to keep 16 cores busy
-TILE_MIN_WORK = 2**20      # multiply-adds of the smallest tile worth cutting off (a tile costs its BLAS call)
-TILE_UNITS = 32            # tiles hold whole groups of this many output units (whole SIMD loops, BLAS's tiles)
-TILE_ROWS = 8              # and at least this many rows (chains)
+PARALLEL_MIN_WORK = (
+    2**14
+    # below this many unit updates per call, kernels run on one core (a parallel launch costs more)
+)
+MIN_BLOCKS = (
+    16  # a large product is cut into this many tiles: enough to keep 16 cores busy
+)
+TILE_MIN_WORK = (
+    2**20
+)  # multiply-adds of the smallest tile worth cutting off (a tile costs its BLAS call)
+# tiles hold whole groups of this many output units (whole SIMD loops, BLAS's tiles)
+TILE_UNITS = 32
+TILE_ROWS = 8  # and at least this many rows (chains)
+
 
 def _tiles(n_rows, n_in, n_out):
     """(row blocks, unit blocks) of the product (n_rows, n_in) @ (n_in, n_out): a function of the shape, not the threads.
     Up to MIN_BLOCKS tiles of at least TILE_MIN_WORK multiply-adds; of the grids with that many tiles, the one whose
     calls make BLAS pack the fewest numbers (each call packs its rows of the left and its columns of the right)"""
-    for n in range(max(1, min(MIN_BLOCKS, n_rows * n_in * n_out // TILE_MIN_WORK)), 0, -1):
-        grids = [(n_ub * n_rows + n_rb * n_out, n_rb, n // n_rb) for n_rb in range(1, n + 1)
-                 for n_ub in (n // n_rb,) if n_rb * n_ub == n and n_ub <= -(-n_out // TILE_UNITS)
-                 and (n_rb == 1 or n_rb <= n_rows // TILE_ROWS)]
+    for n in range(
+        max(1, min(MIN_BLOCKS, n_rows * n_in * n_out // TILE_MIN_WORK)), 0, -1
+    ):
+        grids = [
+            (n_ub * n_rows + n_rb * n_out, n_rb, n // n_rb)
+            for n_rb in range(1, n + 1)
+            for n_ub in (n // n_rb,)
+            if n_rb * n_ub == n
+            and n_ub <= -(-n_out // TILE_UNITS)
+            and (n_rb == 1 or n_rb <= n_rows // TILE_ROWS)
+        ]
         if grids:
             return min(grids)[1:]
     return 1, 1
 
+
 @njit(cache=True, inline="always")
 def _bounds(q, n, n_blocks, group):
-    "[lo, hi) of block q when n items are cut into n_blocks near-equal blocks of whole groups of `group` items"
+    """[lo, hi) of block q when n items are cut into n_blocks near-equal blocks of whole
+    groups of `group` items"""
     g = (n + group - 1) // group
-    return min(n, group * (q * g // n_blocks)), min(n, group * ((q + 1) * g // n_blocks))
+    return min(n, group * (q * g // n_blocks)), min(
+        n, group * ((q + 1) * g // n_blocks)
+    )
+
 
 @njit(cache=True, inline="always")
 def _tile_bounds(q, n_rows, n_out, n_rb, n_ub):
@@ -305,10 +471,12 @@ def _tile_bounds(q, n_rows, n_out, n_rb, n_ub):
     j0, j1 = _bounds(q // n_rb, n_out, n_ub, TILE_UNITS)
     return r0, r1, j0, j1
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _probs_row(field, bias, beta, scale, u, probs, out, sample):
-    "probs[j] <- scale sigmoid(beta (field[j] + bias[j])) for one row; if `sample`, out[j] <- 1{u[j] < sigmoid(...)}"
-    if sample:                                          # two loops: a branch inside would stop the SIMD loop
+    """probs[j] <- scale sigmoid(beta (field[j] + bias[j])) for one row; if `sample`,
+    out[j] <- 1{u[j] < sigmoid(...)}"""
+    if sample:  # two loops: a branch inside would stop the SIMD loop
         for j in range(probs.shape[0]):
             p = _sigmoid(beta * (field[j] + bias[j]))
             probs[j] = scale * p
@@ -317,22 +485,47 @@ def _probs_row(field, bias, beta, scale, u, probs, out, sample):
         for j in range(probs.shape[0]):
             probs[j] = scale * _sigmoid(beta * (field[j] + bias[j]))
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _normal_row(u, field, bias, out):
-    "out[j] <- field[j] + bias[j] + z_j for one row, z the Box-Muller normals eq-box-muller of the pairs u[2k], u[2k+1]"
+    """out[j] <- field[j] + bias[j] + z_j for one row, z the Box-Muller normals
+    eq-box-muller of the pairs u[2k], u[2k+1]"""
     n = out.shape[0]
     for k in range(n // 2):
         r = np.sqrt(-2.0 * np.log(1.0 - u[2 * k]))
         t = 2.0 * np.pi * u[2 * k + 1]
         out[2 * k] = field[2 * k] + bias[2 * k] + r * np.cos(t)
         out[2 * k + 1] = field[2 * k + 1] + bias[2 * k + 1] + r * np.sin(t)
-    if n % 2:                                           # an odd last unit: its pair's sine is not used
+    if n % 2:  # an odd last unit: its pair's sine is not used
         r = np.sqrt(-2.0 * np.log(1.0 - u[n - 1]))
         out[n - 1] = field[n - 1] + bias[n - 1] + r * np.cos(2.0 * np.pi * u[n])
 
+
 @njit(cache=True, error_model="numpy")
-def _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub,
-               states, U_next, n_gen, row0, scale0, normal):
+def _half_item(
+    q,
+    x,
+    W,
+    transpose,
+    bias,
+    beta,
+    U,
+    out,
+    probs,
+    scale,
+    as_probs,
+    product,
+    sample,
+    field,
+    n_rb,
+    n_ub,
+    states,
+    U_next,
+    n_gen,
+    row0,
+    scale0,
+    normal,
+):
     """Item q of a half-sweep: tile q if q < n_rb n_ub, and the next half's uniforms of chain block q if q < n_gen.
     A tile sets field <- x @ W (x @ W' if `transpose`) on its rows and units (if `product`), then samples `out` by
     the squeeze, or, if `normal`, sets out <- field + bias + standard normals from pairs of uniforms, or, if
@@ -349,134 +542,383 @@ def _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, p
         for i in range(r0, r1):
             if as_probs:
                 chain = i >= row0
-                _probs_row(field[i, j0:j1], bias[j0:j1], beta, scale if chain else scale0,
-                           U[max(i - row0, 0), j0:j1], probs[i, j0:j1], out[i, j0:j1], sample and chain)
-            elif normal:                                # j0 is even (TILE_UNITS is): no pair straddles two tiles
-                _normal_row(U[i, j0:j1 + (j1 - j0) % 2], field[i, j0:j1], bias[j0:j1], out[i, j0:j1])
+                _probs_row(
+                    field[i, j0:j1],
+                    bias[j0:j1],
+                    beta,
+                    scale if chain else scale0,
+                    U[max(i - row0, 0), j0:j1],
+                    probs[i, j0:j1],
+                    out[i, j0:j1],
+                    sample and chain,
+                )
+            elif normal:  # j0 is even (TILE_UNITS is): no pair straddles two tiles
+                _normal_row(
+                    U[i, j0 : j1 + (j1 - j0) % 2],
+                    field[i, j0:j1],
+                    bias[j0:j1],
+                    out[i, j0:j1],
+                )
             else:
-                _bernoulli_row(U[i, j0:j1], field[i, j0:j1], bias[j0:j1], beta, out[i, j0:j1])
+                _bernoulli_row(
+                    U[i, j0:j1], field[i, j0:j1], bias[j0:j1], beta, out[i, j0:j1]
+                )
     if q < n_gen:
         g0, g1 = _bounds(q, states.shape[0], n_gen, 1)
         _fill_uniform(states[g0:g1], U_next[g0:g1])
 
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def _half_par(x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-              U_next, n_gen, row0, scale0, normal):
+def _half_par(
+    x,
+    W,
+    transpose,
+    bias,
+    beta,
+    U,
+    out,
+    probs,
+    scale,
+    as_probs,
+    product,
+    sample,
+    field,
+    n_rb,
+    n_ub,
+    states,
+    U_next,
+    n_gen,
+    row0,
+    scale0,
+    normal,
+):
     "`_half_item` for every item, in parallel"
     for q in prange(max(n_rb * n_ub, n_gen)):
-        _half_item(int64(q), x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field,
-                   n_rb, n_ub, states, U_next, n_gen, row0, scale0, normal)
+        _half_item(
+            int64(q),
+            x,
+            W,
+            transpose,
+            bias,
+            beta,
+            U,
+            out,
+            probs,
+            scale,
+            as_probs,
+            product,
+            sample,
+            field,
+            n_rb,
+            n_ub,
+            states,
+            U_next,
+            n_gen,
+            row0,
+            scale0,
+            normal,
+        )
+
 
 @njit(cache=True, error_model="numpy")
-def _half_ser(x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub, states,
-              U_next, n_gen, row0, scale0, normal):
+def _half_ser(
+    x,
+    W,
+    transpose,
+    bias,
+    beta,
+    U,
+    out,
+    probs,
+    scale,
+    as_probs,
+    product,
+    sample,
+    field,
+    n_rb,
+    n_ub,
+    states,
+    U_next,
+    n_gen,
+    row0,
+    scale0,
+    normal,
+):
     "`_half_item` for every item, in order on one core: the same arithmetic"
     for q in range(max(n_rb * n_ub, n_gen)):
-        _half_item(q, x, W, transpose, bias, beta, U, out, probs, scale, as_probs, product, sample, field, n_rb, n_ub,
-                   states, U_next, n_gen, row0, scale0, normal)
+        _half_item(
+            q,
+            x,
+            W,
+            transpose,
+            bias,
+            beta,
+            U,
+            out,
+            probs,
+            scale,
+            as_probs,
+            product,
+            sample,
+            field,
+            n_rb,
+            n_ub,
+            states,
+            U_next,
+            n_gen,
+            row0,
+            scale0,
+            normal,
+        )
+
 
 @njit(cache=True, inline="always")
 def _half_draws(t, n_half, from_hidden, sample_last, n_v, n_h):
-    "uniforms per chain that half t draws: n_v or n_h for a sampled layer, n_h or 0 for the final probabilities"
+    """uniforms per chain that half t draws: n_v or n_h for a sampled layer, n_h or 0
+    for the final probabilities"""
     if t < n_half:
         return n_v if (t % 2 == 0) == from_hidden else n_h
     return n_h if t == n_half and sample_last else 0
 
+
 @njit(cache=True, error_model="numpy")
-def _rbm_halves(W, b, c, v, h, probs, n_pre, scale_pre, n_half, from_hidden, beta, states, scale, sample_last, FH, FV,
-                U, grid, parallel, normal):
+def _rbm_halves(
+    W,
+    b,
+    c,
+    v,
+    h,
+    probs,
+    n_pre,
+    scale_pre,
+    n_half,
+    from_hidden,
+    beta,
+    states,
+    scale,
+    sample_last,
+    FH,
+    FV,
+    U,
+    grid,
+    parallel,
+    normal,
+):
     """n_half half-sweeps of the chains in rows n_pre.. of v and h (the first v|h if from_hidden), then, for all rows,
     probs <- p(h=1|v) scaled by scale (chains) or scale_pre (the first n_pre rows), h of the chains sampled if
     sample_last. Each half is one pass over the tiles of its product; the uniforms it needs were drawn during the half
     before. With `normal` the visible layer is v = W h + b + z, z standard normal (from 2 ceil(n_v / 2) uniforms).
     Pass t = -1 only draws the first half's uniforms; every flag is a run-time value, so one compiled pass serves all"""
     n_v, n_h = W.shape
-    n_vu = n_v + n_v % 2 if normal else n_v                    # uniforms per visible half
-    vc, hc, FC = v[n_pre:], h[n_pre:], FH[n_pre:]              # the chains
-    fresh = n_pre == 0 and n_half > 0 and (n_half % 2 == 0) == from_hidden   # the last half was h | v: FH is v @ W
+    n_vu = n_v + n_v % 2 if normal else n_v  # uniforms per visible half
+    vc, hc, FC = v[n_pre:], h[n_pre:], FH[n_pre:]  # the chains
+    fresh = (
+        n_pre == 0 and n_half > 0 and (n_half % 2 == 0) == from_hidden
+    )  # the last half was h | v: FH is v @ W
     for t in range(-1, n_half + 1):
-        last = t == n_half                                     # the pass that sets the probabilities, on every row
+        last = t == n_half  # the pass that sets the probabilities, on every row
         visible = 0 <= t < n_half and (t % 2 == 0) == from_hidden
         w = _half_draws(t + 1, n_half, from_hidden, sample_last, n_vu, n_h)
-        n_rb, n_ub = (grid[5], grid[6]) if last else (grid[2], grid[3]) if visible else (grid[0], grid[1])
+        n_rb, n_ub = (
+            (grid[5], grid[6])
+            if last
+            else (grid[2], grid[3])
+            if visible
+            else (grid[0], grid[1])
+        )
         if t < 0:
-            n_rb = 0                                           # no tiles
-        x, bias, out, field = (v, c, h, FH) if last else (hc, b, vc, FV) if visible else (vc, c, hc, FC)
+            n_rb = 0  # no tiles
+        x, bias, out, field = (
+            (v, c, h, FH) if last else (hc, b, vc, FV) if visible else (vc, c, hc, FC)
+        )
         row0 = n_pre if last else 0
         if parallel:
-            _half_par(x, W, visible, bias, beta, U[(t + 2) % 2], out, probs, scale, last, not (last and fresh),
-                      sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0,
-                      row0, scale_pre, normal and visible)
+            _half_par(
+                x,
+                W,
+                visible,
+                bias,
+                beta,
+                U[(t + 2) % 2],
+                out,
+                probs,
+                scale,
+                last,
+                not (last and fresh),
+                sample_last or not last,
+                field,
+                n_rb,
+                n_ub,
+                states,
+                U[(t + 1) % 2][:, :w],
+                grid[4] if w else 0,
+                row0,
+                scale_pre,
+                normal and visible,
+            )
         else:
-            _half_ser(x, W, visible, bias, beta, U[(t + 2) % 2], out, probs, scale, last, not (last and fresh),
-                      sample_last or not last, field, n_rb, n_ub, states, U[(t + 1) % 2][:, :w], grid[4] if w else 0,
-                      row0, scale_pre, normal and visible)
+            _half_ser(
+                x,
+                W,
+                visible,
+                bias,
+                beta,
+                U[(t + 2) % 2],
+                out,
+                probs,
+                scale,
+                last,
+                not (last and fresh),
+                sample_last or not last,
+                field,
+                n_rb,
+                n_ub,
+                states,
+                U[(t + 1) % 2][:, :w],
+                grid[4] if w else 0,
+                row0,
+                scale_pre,
+                normal and visible,
+            )
+
 
 class _SingleThreadedBLAS:
-    "BLAS on one thread while inside (the kernels call BLAS from their own threads); nested entries cost nothing"
-    def __init__(self): self.libs, self.depth, self.saved = None, 0, []
+    """BLAS on one thread while inside (the kernels call BLAS from their own threads);
+    nested entries cost nothing"""
+
+    def __init__(self):
+        self.libs, self.depth, self.saved = None, 0, []
+
     def __enter__(self):
         if self.depth == 0:
             if self.libs is None:
-                self.libs = ThreadpoolController().select(user_api="blas").lib_controllers
+                self.libs = (
+                    ThreadpoolController().select(user_api="blas").lib_controllers
+                )
             self.saved = [lib.get_num_threads() for lib in self.libs]
-            for lib in self.libs: lib.set_num_threads(1)
+            for lib in self.libs:
+                lib.set_num_threads(1)
         self.depth += 1
         return self
+
     def __exit__(self, *exc):
         self.depth -= 1
         if self.depth == 0:
-            for lib, n in zip(self.libs, self.saved): lib.set_num_threads(n)
+            for lib, n in zip(self.libs, self.saved):
+                lib.set_num_threads(n)
         return False
+
 
 _ONE_BLAS_THREAD = threading.local()
 
+
 def _single_threaded_blas():
     "This thread's `_SingleThreadedBLAS` context"
-    if not hasattr(_ONE_BLAS_THREAD, "ctx"): _ONE_BLAS_THREAD.ctx = _SingleThreadedBLAS()
+    if not hasattr(_ONE_BLAS_THREAD, "ctx"):
+        _ONE_BLAS_THREAD.ctx = _SingleThreadedBLAS()
     return _ONE_BLAS_THREAD.ctx
 
+
 def _progress(total, desc, show):
-    "A `tqdm.auto` bar over `total` steps (a widget in notebooks, text on stderr elsewhere), silent unless `show`"
+    """A `tqdm.auto` bar over `total` steps (a widget in notebooks, text on stderr
+    elsewhere), silent unless `show`"""
     return tqdm(total=total, desc=desc, disable=not show)
 
-_WORKSPACE = {}   # (thread, shapes) -> scratch arrays reused across calls: fresh large arrays cost page faults
+
+# (thread, shapes) -> scratch arrays reused across calls: fresh large arrays cost page faults
+_WORKSPACE = {}
+
 
 def _workspace(n_rows, n, n_v, n_h):
-    "Fields (n_rows, n_h) and (n, n_v), uniforms (2, n, max(n_v + n_v % 2, n_h)) for n chains, kept for the next call"
+    """Fields (n_rows, n_h) and (n, n_v), uniforms (2, n, max(n_v + n_v % 2, n_h)) for n
+    chains, kept for the next call"""
     key = (threading.get_ident(), n_rows, n, n_v, n_h)
     if key not in _WORKSPACE:
-        if len(_WORKSPACE) >= 16: _WORKSPACE.clear()
-        _WORKSPACE[key] = (np.empty((n_rows, n_h)), np.empty((n, n_v)), np.empty((2, n, max(n_v + n_v % 2, n_h))))
+        if len(_WORKSPACE) >= 16:
+            _WORKSPACE.clear()
+        _WORKSPACE[key] = (
+            np.empty((n_rows, n_h)),
+            np.empty((n, n_v)),
+            np.empty((2, n, max(n_v + n_v % 2, n_h))),
+        )
     return _WORKSPACE[key]
+
 
 def _rbm_grid(n, n_v, n_h, n_rows=None):
     """Tiles of the chains' hidden product (row blocks, unit blocks), of their visible product, blocks of generators,
     and tiles of the final hidden product over all n_rows rows (the chains and any rows before them)"""
     n_rows = n if n_rows is None else n_rows
-    return np.array(_tiles(n, n_v, n_h) + _tiles(n, n_h, n_v) + (min(n, MIN_BLOCKS),) + _tiles(n_rows, n_v, n_h),
-                    dtype=np.int64)
+    return np.array(
+        _tiles(n, n_v, n_h)
+        + _tiles(n, n_h, n_v)
+        + (min(n, MIN_BLOCKS),)
+        + _tiles(n_rows, n_v, n_h),
+        dtype=np.int64,
+    )
+
 
 def _parallel(work):
-    "Whether `work` unit updates are worth a parallel launch (the arithmetic is the same either way)"
+    """Whether `work` unit updates are worth a parallel launch (the arithmetic is the
+    same either way)"""
     return work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1
 
-def _rbm_run(W, b, c, v, h, probs, n_half, from_hidden, beta, states, scale=1.0, sample_last=False, n_pre=0,
-             scale_pre=1.0, normal=False):
+
+def _rbm_run(
+    W,
+    b,
+    c,
+    v,
+    h,
+    probs,
+    n_half,
+    from_hidden,
+    beta,
+    states,
+    scale=1.0,
+    sample_last=False,
+    n_pre=0,
+    scale_pre=1.0,
+    normal=False,
+):
     """`_rbm_halves` with scratch space, one-thread BLAS and tiles fixed by the shapes: the same bits on any threads.
     The chains are the rows of v and h after the first n_pre, which only get probabilities (scaled by scale_pre);
     with `normal` the visible layer is Gaussian, v = W h + b + z (beta applies to the hidden layer only)"""
     n_rows, n_v, n_h = v.shape[0], W.shape[0], W.shape[1]
     n = n_rows - n_pre
     FH, FV, U = _workspace(n_rows, n, n_v, n_h)
-    with _single_threaded_blas(), numba.parallel_chunksize(1):   # threads take tiles as they come free
-        _rbm_halves(W, b, c, v, h, probs, n_pre, scale_pre, n_half, from_hidden, beta, states, scale, sample_last,
-                    FH, FV, U, _rbm_grid(n, n_v, n_h, n_rows), _parallel((n_rows + n * max(n_half, 1)) * (n_v + n_h)),
-                    normal)
+    with (
+        _single_threaded_blas(),
+        numba.parallel_chunksize(1),
+    ):  # threads take tiles as they come free
+        _rbm_halves(
+            W,
+            b,
+            c,
+            v,
+            h,
+            probs,
+            n_pre,
+            scale_pre,
+            n_half,
+            from_hidden,
+            beta,
+            states,
+            scale,
+            sample_last,
+            FH,
+            FV,
+            U,
+            _rbm_grid(n, n_v, n_h, n_rows),
+            _parallel((n_rows + n * max(n_half, 1)) * (n_v + n_h)),
+            normal,
+        )
+
 
 def _rbm_gibbs_kernel(W, b, c, v, h, hidden_p, k, beta, states):
-    "k block-Gibbs sweeps in place on `v`; `h` gets the last sampled hidden layer, `hidden_p` p(h=1 | final v)"
+    """k block-Gibbs sweeps in place on `v`; `h` gets the last sampled hidden layer,
+    `hidden_p` p(h=1 | final v)"""
     _rbm_run(W, b, c, v, h, hidden_p, max(2 * k, 1), False, beta, states)
+
 
 @njit(cache=True, error_model="numpy")
 def _bernoulli_probs(field, bias, beta, out):
@@ -485,50 +927,69 @@ def _bernoulli_probs(field, bias, beta, out):
         for j in range(field.shape[1]):
             out[i, j] = _sigmoid(beta * (field[i, j] + bias[j]))
 
-BM_BLOCK = 8            # chains updated together, unit by unit, by one thread of the row-major BM kernel
-BM_DENSE_UPDATE = 128   # up to this many units the row-major kernel adds d * W[i] even when d = 0: cheaper than a branch
-BM_LANES_MAX = 128      # up to this many units the BM kernels update all chains of a block at once (SIMD over chains)
-BM_LANES = 64           # at most this many chains in one block of the SIMD kernel (its fields stay in cache)
+
+BM_BLOCK = (
+    8  # chains updated together, unit by unit, by one thread of the row-major BM kernel
+)
+# up to this many units the row-major kernel adds d * W[i] even when d = 0: cheaper than a branch
+BM_DENSE_UPDATE = 128
+# up to this many units the BM kernels update all chains of a block at once (SIMD over chains)
+BM_LANES_MAX = 128
+# at most this many chains in one block of the SIMD kernel (its fields stay in cache)
+BM_LANES = 64
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _sigmoid_serial(a):
-    "branch-free sigmoid through the C library's exp: shorter latency than `_sigmoid` where each result feeds the next"
+    """branch-free sigmoid through the C library's exp: shorter latency than `_sigmoid`
+    where each result feeds the next"""
     e = np.exp(-abs(a))
     return (1.0 if a >= 0.0 else e) / (1.0 + e)
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _bm_block_rows(W, b, x, field, k, beta, states, probs, c0, c1):
-    "k sequential-scan sweeps of chains c0..c1-1, unit by unit across the block; fields updated incrementally"
+    """k sequential-scan sweeps of chains c0..c1-1, unit by unit across the block;
+    fields updated incrementally"""
     n = x.shape[1]
     for _ in range(k):
         for i in range(n):
             for c in range(c0, c1):
                 p = _sigmoid_serial(beta * (field[c, i] + b[i]))
                 probs[c, i] = p
-                r, s0, s1, s2, s3 = _xoshiro_next(states[c, 0], states[c, 1], states[c, 2], states[c, 3])
+                r, s0, s1, s2, s3 = _xoshiro_next(
+                    states[c, 0], states[c, 1], states[c, 2], states[c, 3]
+                )
                 states[c, 0], states[c, 1], states[c, 2], states[c, 3] = s0, s1, s2, s3
                 new = 1.0 if _to_uniform(r) < p else 0.0
                 d = new - x[c, i]
                 x[c, i] = new
-                if n <= BM_DENSE_UPDATE or d != 0.0:     # small n: no branch to mispredict
+                if n <= BM_DENSE_UPDATE or d != 0.0:  # small n: no branch to mispredict
                     for j in range(n):
                         field[c, j] += d * W[i, j]
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _bm_block_lanes(W, b, x, field, k, beta, states, probs, c0, c1):
-    "`_bm_block_rows` with the block's fields, states and generators unit-major: each step is a SIMD loop over chains"
+    """`_bm_block_rows` with the block's fields, states and generators unit-major: each
+    step is a SIMD loop over chains"""
     n, L = x.shape[1], c1 - c0
     s0, s1 = np.empty(L, dtype=np.uint64), np.empty(L, dtype=np.uint64)
     s2, s3 = np.empty(L, dtype=np.uint64), np.empty(L, dtype=np.uint64)
     fT, xT, pT, d = np.empty((n, L)), np.empty((n, L)), np.empty((n, L)), np.empty(L)
     for l in range(L):
-        s0[l], s1[l], s2[l], s3[l] = states[c0 + l, 0], states[c0 + l, 1], states[c0 + l, 2], states[c0 + l, 3]
+        s0[l], s1[l], s2[l], s3[l] = (
+            states[c0 + l, 0],
+            states[c0 + l, 1],
+            states[c0 + l, 2],
+            states[c0 + l, 3],
+        )
         for j in range(n):
             fT[j, l], xT[j, l] = field[c0 + l, j], x[c0 + l, j]
     for _ in range(k):
         for i in range(n):
             bi = b[i]
-            for l in range(L):                          # SIMD over the chains: sigmoid, generator, comparison
+            for l in range(L):  # SIMD over the chains: sigmoid, generator, comparison
                 p = _sigmoid(beta * (fT[i, l] + bi))
                 r, t0, t1, t2, t3 = _xoshiro_next(s0[l], s1[l], s2[l], s3[l])
                 s0[l], s1[l], s2[l], s3[l] = t0, t1, t2, t3
@@ -536,15 +997,22 @@ def _bm_block_lanes(W, b, x, field, k, beta, states, probs, c0, c1):
                 new = 1.0 if _to_uniform(r) < p else 0.0
                 d[l] = new - xT[i, l]
                 xT[i, l] = new
-            for j in range(n):                          # every chain's fields, d = 0 or not
+            for j in range(n):  # every chain's fields, d = 0 or not
                 w = W[i, j]
                 for l in range(L):
                     fT[j, l] += w * d[l]
     for l in range(L):
-        states[c0 + l, 0], states[c0 + l, 1], states[c0 + l, 2], states[c0 + l, 3] = s0[l], s1[l], s2[l], s3[l]
+        states[c0 + l, 0], states[c0 + l, 1], states[c0 + l, 2], states[c0 + l, 3] = (
+            s0[l],
+            s1[l],
+            s2[l],
+            s3[l],
+        )
         for j in range(n):
             field[c0 + l, j], x[c0 + l, j] = fT[j, l], xT[j, l]
-            if k > 0: probs[c0 + l, j] = pT[j, l]
+            if k > 0:
+                probs[c0 + l, j] = pT[j, l]
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _bm_block(W, b, x, field, k, beta, states, probs, c0, c1):
@@ -554,18 +1022,35 @@ def _bm_block(W, b, x, field, k, beta, states, probs, c0, c1):
     else:
         _bm_block_rows(W, b, x, field, k, beta, states, probs, c0, c1)
 
+
 def _bm_block_size(n_chains, n):
-    "chains per block, fixed by the problem: for the SIMD kernel up to MIN_BLOCKS blocks of 16 to BM_LANES chains"
-    if n > BM_LANES_MAX: return BM_BLOCK
+    """chains per block, fixed by the problem: for the SIMD kernel up to MIN_BLOCKS
+    blocks of 16 to BM_LANES chains"""
+    if n > BM_LANES_MAX:
+        return BM_BLOCK
     n_blocks = max(1, min(MIN_BLOCKS, n_chains // 16), -(-n_chains // BM_LANES))
     return -(-n_chains // n_blocks)
 
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _bm_sweeps(W, b, x, field, k, beta, states, probs, size):
-    "k sequential-scan sweeps in place on `x`, blocks of `size` chains in parallel; `field` = x @ W kept up to date"
+    """k sequential-scan sweeps in place on `x`, blocks of `size` chains in parallel;
+    `field` = x @ W kept up to date"""
     n_chains = x.shape[0]
     for q in prange((n_chains + size - 1) // size):
-        _bm_block(W, b, x, field, k, beta, states, probs, q * size, min(q * size + size, n_chains))
+        _bm_block(
+            W,
+            b,
+            x,
+            field,
+            k,
+            beta,
+            states,
+            probs,
+            q * size,
+            min(q * size + size, n_chains),
+        )
+
 
 @njit(cache=True, error_model="numpy")
 def _bm_sweeps_serial(W, b, x, field, k, beta, states, probs, size):
@@ -574,9 +1059,11 @@ def _bm_sweeps_serial(W, b, x, field, k, beta, states, probs, size):
     for c0 in range(0, n_chains, size):
         _bm_block(W, b, x, field, k, beta, states, probs, c0, min(c0 + size, n_chains))
 
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _bm_record(W, b, x, field, thin, beta, states, probs, out, size):
-    "`out[s]` <- x after (s + 1) * thin sweeps, for s < len(out); blocks of `size` chains in parallel"
+    """`out[s]` <- x after (s + 1) * thin sweeps, for s < len(out); blocks of `size`
+    chains in parallel"""
     n_chains = x.shape[0]
     for q in prange((n_chains + size - 1) // size):
         c0, c1 = q * size, min(q * size + size, n_chains)
@@ -584,29 +1071,57 @@ def _bm_record(W, b, x, field, thin, beta, states, probs, out, size):
             _bm_block(W, b, x, field, thin, beta, states, probs, c0, c1)
             out[s, c0:c1, :] = x[c0:c1, :]
 
+
 def _bm_gibbs_kernel(W, b, x, k, beta, states, probs):
-    "k single-site sweeps in place on `x`; `probs` gets each unit's conditional at its last update"
+    """k single-site sweeps in place on `x`; `probs` gets each unit's conditional at its
+    last update"""
     field = x @ W
     if k == 0:
         _bernoulli_probs(field, b, beta, probs)
     elif x.shape[0] * x.shape[1] * k >= PARALLEL_MIN_WORK:
-        _bm_sweeps(W, b, x, field, k, beta, states, probs, _bm_block_size(x.shape[0], x.shape[1]))
+        _bm_sweeps(
+            W,
+            b,
+            x,
+            field,
+            k,
+            beta,
+            states,
+            probs,
+            _bm_block_size(x.shape[0], x.shape[1]),
+        )
     else:
-        _bm_sweeps_serial(W, b, x, field, k, beta, states, probs, _bm_block_size(x.shape[0], x.shape[1]))
+        _bm_sweeps_serial(
+            W,
+            b,
+            x,
+            field,
+            k,
+            beta,
+            states,
+            probs,
+            _bm_block_size(x.shape[0], x.shape[1]),
+        )
 
 # %% ../nbs/02_mcmc.ipynb #ecf96e78
 class GibbsResult(NamedTuple):
     "State of RBM Gibbs chains after the last sweep"
-    v: np.ndarray             # final visible states, (n_chains, n_visible)
-    h: np.ndarray             # hidden states sampled last (those that produced `v`), (n_chains, n_hidden)
+
+    v: np.ndarray  # final visible states, (n_chains, n_visible)
+    h: (
+        np.ndarray
+    )  # hidden states sampled last (those that produced `v`), (n_chains, n_hidden)
     hidden_probs: np.ndarray  # p(h_j = 1 | final v), (n_chains, n_hidden)
 
-def rbm_gibbs(params,    # an `RBM`
-              v,         # starting visible states, (n_chains, n_visible) binary; not modified
-              k,         # number of block-Gibbs sweeps, an integer >= 0
-              rng=None,  # anything `np.random.default_rng` accepts
-              beta=1.0,  # inverse temperature: the chains target p_beta(v, h) ∝ exp(-beta E(v, h))
-             ) -> GibbsResult:
+
+def rbm_gibbs(
+    params,  # an `RBM`
+    v,  # starting visible states, (n_chains, n_visible) binary; not modified
+    k,  # number of block-Gibbs sweeps, an integer >= 0
+    rng=None,  # anything `np.random.default_rng` accepts
+    # inverse temperature: the chains target p_beta(v, h) ∝ exp(-beta E(v, h))
+    beta=1.0,
+) -> GibbsResult:
     "Run `k` block-Gibbs sweeps (h ~ p(h|v), then v ~ p(v|h)) from every row of `v`"
     params = check_params(params, RBM)
     v = check_binary(v, "v", n_visible(params)).copy()
@@ -617,14 +1132,17 @@ def rbm_gibbs(params,    # an `RBM`
     _rbm_gibbs_kernel(params.W, params.b, params.c, v, h, hp, k, beta, states)
     return GibbsResult(v, h, hp)
 
-def bm_gibbs(params,        # a `BM`
-             x,             # starting states, (n_chains, n) binary; not modified
-             k,             # number of sequential-scan sweeps, an integer >= 0
-             rng=None,      # anything `np.random.default_rng` accepts
-             beta=1.0,      # inverse temperature: the chains target p_beta(x) ∝ exp(-beta E(x))
-             return_probs=False,  # also return p(x_i = 1 | rest) at each unit's last update
-            ):
-    "Run `k` single-site Gibbs sweeps (units 0, 1, ..., n-1 in turn) from every row of `x`"
+
+def bm_gibbs(
+    params,  # a `BM`
+    x,  # starting states, (n_chains, n) binary; not modified
+    k,  # number of sequential-scan sweeps, an integer >= 0
+    rng=None,  # anything `np.random.default_rng` accepts
+    beta=1.0,  # inverse temperature: the chains target p_beta(x) ∝ exp(-beta E(x))
+    return_probs=False,  # also return p(x_i = 1 | rest) at each unit's last update
+):
+    """Run `k` single-site Gibbs sweeps (units 0, 1, ..., n-1 in turn) from every row of
+    `x`"""
     params = check_params(params, BM)
     x = check_binary(x, "x", n_visible(params)).copy()
     k, beta = check_int(k, "k", 0), check_real(beta, "beta", low=0)
@@ -634,14 +1152,17 @@ def bm_gibbs(params,        # a `BM`
     _bm_gibbs_kernel(params.W, params.b, x, k, beta, states, probs)
     return (x, probs) if return_probs else x
 
-def gibbs_chain(params,       # a `BM` or an `RBM`
-                x,            # starting visible states, (n_chains, n_visible) binary
-                n_samples,    # number of recorded states per chain, an integer >= 1
-                rng=None,     # anything `np.random.default_rng` accepts
-                thin=1,       # sweeps between recorded states, an integer >= 1
-                beta=1.0,     # inverse temperature
-               ):
-    "Visible states of Gibbs chains after every `thin` sweeps, shape (n_samples, n_chains, n_visible)"
+
+def gibbs_chain(
+    params,  # a `BM` or an `RBM`
+    x,  # starting visible states, (n_chains, n_visible) binary
+    n_samples,  # number of recorded states per chain, an integer >= 1
+    rng=None,  # anything `np.random.default_rng` accepts
+    thin=1,  # sweeps between recorded states, an integer >= 1
+    beta=1.0,  # inverse temperature
+):
+    """Visible states of Gibbs chains after every `thin` sweeps, shape (n_samples,
+    n_chains, n_visible)"""
     params = check_params(params)
     x = check_binary(x, "x", n_visible(params)).copy()
     n_samples, thin = check_int(n_samples, "n_samples", 1), check_int(thin, "thin", 1)
@@ -652,39 +1173,63 @@ def gibbs_chain(params,       # a `BM` or an `RBM`
         h = np.empty((x.shape[0], params.c.shape[0]))
         hp = np.empty_like(h)
         for s in range(n_samples):
-            _rbm_gibbs_kernel(params.W, params.b, params.c, x, h, hp, thin, beta, states)
+            _rbm_gibbs_kernel(
+                params.W, params.b, params.c, x, h, hp, thin, beta, states
+            )
             out[s] = x
     else:
-        _bm_record(params.W, params.b, x, x @ params.W, thin, beta, states, np.empty_like(x), out,
-                   _bm_block_size(x.shape[0], x.shape[1]))
+        _bm_record(
+            params.W,
+            params.b,
+            x,
+            x @ params.W,
+            thin,
+            beta,
+            states,
+            np.empty_like(x),
+            out,
+            _bm_block_size(x.shape[0], x.shape[1]),
+        )
     return out
 
 # %% ../nbs/02_mcmc.ipynb #20b79cd0
 def _sigmoid_product_tolerance(x, W, c, beta=1.0):
-    "Bound eq-product-tolerance on |p1 - p2| for two evaluations of sigmoid(beta (x @ W + c)) summed in different orders"
+    """Bound eq-product-tolerance on |p1 - p2| for two evaluations of sigmoid(beta (x @
+    W + c)) summed in different orders"""
     u = 2.0**-53
     gamma = (x.shape[1] + 2) * u / (1 - (x.shape[1] + 2) * u)
     delta = 2 * beta * gamma * (np.abs(x) @ np.abs(W) + np.abs(c))
     return (np.expm1(delta) + 20 * u) * np.exp(delta) * sigmoid(beta * (x @ W + c))
 
 # %% ../nbs/02_mcmc.ipynb #f1ed9c7a
-MAX_TRANSITION_STATES = 2**12  # largest number of visible states `transition_matrix` builds a dense matrix for
+MAX_TRANSITION_STATES = (
+    2**12
+)  # largest number of visible states `transition_matrix` builds a dense matrix for
+
 
 def _bernoulli_log_table(A, S):
-    "log prod_j Bernoulli(S[t, j]; sigmoid(A[s, j])) for every row s of A and t of S: shape (len(A), len(S))"
+    """log prod_j Bernoulli(S[t, j]; sigmoid(A[s, j])) for every row s of A and t of S:
+    shape (len(A), len(S))"""
     return log_sigmoid(A) @ S.T + log_sigmoid(-A) @ (1.0 - S).T
 
-def transition_matrix(params,    # a `BM` or an `RBM`, small enough to list its visible states
-                      beta=1.0,  # inverse temperature
-                     ):
-    "Exact one-sweep Gibbs transition matrix over the visible states (counting order): T[x, y] = P(x -> y)"
+
+def transition_matrix(
+    params,  # a `BM` or an `RBM`, small enough to list its visible states
+    beta=1.0,  # inverse temperature
+):
+    """Exact one-sweep Gibbs transition matrix over the visible states (counting order):
+    T[x, y] = P(x -> y)"""
     params = check_params(params)
     beta = check_real(beta, "beta", low=0)
     n = n_visible(params)
     n_other = params.c.shape[0] if isinstance(params, RBM) else 0
     if 2.0**n > MAX_TRANSITION_STATES or 2.0**n_other > MAX_TRANSITION_STATES:
-        raise ValueError(f"transition_matrix lists all 2^{max(n, n_other)} states of a layer, more than "
-                         f"MAX_TRANSITION_STATES = {MAX_TRANSITION_STATES}; use gibbs_chain to simulate instead")
+        raise ValueError(
+            f"transition_matrix lists all 2^{max(n, n_other)} states of a layer, more "
+            f"than "
+            f"MAX_TRANSITION_STATES = {MAX_TRANSITION_STATES}; use gibbs_chain to "
+            f"simulate instead"
+        )
     S = binary_states(0, 2**n, n)
     if isinstance(params, RBM):
         H = binary_states(0, 2**n_other, n_other)
@@ -692,41 +1237,65 @@ def transition_matrix(params,    # a `BM` or an `RBM`, small enough to list its 
         P_vh = np.exp(_bernoulli_log_table(beta * (H @ params.W.T + params.b), S))
         return P_hv @ P_vh
     idx = np.arange(2**n)
-    Tt = np.eye(2**n)                                    # the transpose of T, so that the gathers below read rows
-    for i in range(n):                                   # T <- T T_i, unit i updated after units 0..i-1
-        bit = 1 << (n - 1 - i)                           # unit i is column i, the first column most significant
-        p1 = sigmoid(beta * (S @ params.W[:, i] + params.b[i]))   # p(x_i = 1 | x_-i), independent of x_i
+    Tt = np.eye(2**n)  # the transpose of T, so that the gathers below read rows
+    for i in range(n):  # T <- T T_i, unit i updated after units 0..i-1
+        bit = 1 << (n - 1 - i)  # unit i is column i, the first column most significant
+        p1 = sigmoid(
+            beta * (S @ params.W[:, i] + params.b[i])
+        )  # p(x_i = 1 | x_-i), independent of x_i
         p_new = np.where(S[:, i] == 1.0, p1, 1.0 - p1)
-        Tt = (Tt[idx & ~bit] + Tt[idx | bit]) * p_new[:, None]    # (T T_i)[x, y] = (T[x, y0] + T[x, y1]) p(y_i | y_-i)
+        Tt = (Tt[idx & ~bit] + Tt[idx | bit]) * p_new[
+            :, None
+        ]  # (T T_i)[x, y] = (T[x, y0] + T[x, y1]) p(y_i | y_-i)
     return np.ascontiguousarray(Tt.T)
 
+
 def _check_stationary_chain(T, p, f):
-    "A transition matrix (m, m) with rows summing to one, a distribution p (m,) and a statistic f (m,) that varies"
+    """A transition matrix (m, m) with rows summing to one, a distribution p (m,) and a
+    statistic f (m,) that varies"""
     T = as_float_array(T, "T", ndim=2)
     m = T.shape[0]
     if m == 0 or T.shape != (m, m):
-        raise ValueError(f"T must be a square transition matrix (m, m) with m >= 1, got shape {T.shape}")
+        raise ValueError(
+            f"T must be a square transition matrix (m, m) with m >= 1, got shape "
+            f"{T.shape}"
+        )
     if T.min() < 0 or np.abs(T.sum(axis=1) - 1).max() > 1e-9:
-        raise ValueError(f"T must have non-negative rows that sum to one, got row sums in "
-                         f"[{T.sum(axis=1).min()}, {T.sum(axis=1).max()}] and a least entry {T.min()}")
+        raise ValueError(
+            f"T must have non-negative rows that sum to one, got row sums in "
+            f"[{T.sum(axis=1).min()}, {T.sum(axis=1).max()}] and a least entry "
+            f"{T.min()}"
+        )
     p, f = as_float_array(p, "p", ndim=1), as_float_array(f, "f", ndim=1)
     for name, x in (("p", p), ("f", f)):
         if x.shape != (m,):
-            raise ValueError(f"{name} must hold one value per state of T, shape ({m},), got shape {x.shape}")
+            raise ValueError(
+                f"{name} must hold one value per state of T, shape ({m},), got shape "
+                f"{x.shape}"
+            )
     if p.min() < 0 or abs(p.sum() - 1) > 1e-9:
-        raise ValueError(f"p must be a probability distribution (non-negative, summing to one), got sum {p.sum()} "
-                         f"and a least entry {p.min()}")
+        raise ValueError(
+            f"p must be a probability distribution (non-negative, summing to one), got "
+            f"sum {p.sum()} "
+            f"and a least entry {p.min()}"
+        )
     g = f - p @ f
     if not p @ g**2 > 0:
-        raise ValueError("f must vary under p: its variance under p is zero, so it has no autocorrelation")
+        raise ValueError(
+            "f must vary under p: its variance under p is zero, so it has no "
+            "autocorrelation"
+        )
     return T, p, g
 
-def exact_autocorrelation(T,        # transition matrix (m, m), rows summing to one
-                          p,        # its stationary distribution (m,)
-                          f,        # the statistic's value in every state (m,)
-                          max_lag,  # largest lag, an integer >= 0
-                         ):
-    "Autocorrelation rho(t), t = 0..max_lag, of f(x_t) for the stationary chain with kernel T"
+
+def exact_autocorrelation(
+    T,  # transition matrix (m, m), rows summing to one
+    p,  # its stationary distribution (m,)
+    f,  # the statistic's value in every state (m,)
+    max_lag,  # largest lag, an integer >= 0
+):
+    """Autocorrelation rho(t), t = 0..max_lag, of f(x_t) for the stationary chain with
+    kernel T"""
     T, p, g = _check_stationary_chain(T, p, f)
     max_lag = check_int(max_lag, "max_lag", 0)
     var = p @ g**2
@@ -737,31 +1306,49 @@ def exact_autocorrelation(T,        # transition matrix (m, m), rows summing to 
         Tg = T @ Tg
     return rho
 
-def exact_autocorr_time(T, # transition matrix (m, m), rows summing to one
-                        p, # its stationary distribution (m,)
-                        f, # the statistic's value in every state (m,)
-                       ):
-    "Integrated autocorrelation time 1 + 2 sum_{t>=1} rho(t) of f under the stationary chain with kernel T"
-    T, p, g = _check_stationary_chain(T, p, f)
-    Z = np.linalg.solve(np.eye(len(p)) - T + p[None, :], g)   # sum_t T^t g (fundamental matrix)
-    return float(2 * (p @ (g * Z)) / (p @ g**2) - 1)
 
+def exact_autocorr_time(
+    T,  # transition matrix (m, m), rows summing to one
+    p,  # its stationary distribution (m,)
+    f,  # the statistic's value in every state (m,)
+):
+    """Integrated autocorrelation time 1 + 2 sum_{t>=1} rho(t) of f under the stationary
+    chain with kernel T"""
+    T, p, g = _check_stationary_chain(T, p, f)
+    Z = np.linalg.solve(
+        np.eye(len(p)) - T + p[None, :], g
+    )  # sum_t T^t g (fundamental matrix)
+    return float(2 * (p @ (g * Z)) / (p @ g**2) - 1)
 
 # %% ../nbs/02_mcmc.ipynb #94f7a931
 def _as_trace(x, name="x"):
-    "a chain statistic as (n_steps, n_chains, n_stats) float64, and the shape of its trailing axes"
+    """a chain statistic as (n_steps, n_chains, n_stats) float64, and the shape of its
+    trailing axes"""
     x = as_float_array(x, name)
-    if x.ndim == 0: raise ValueError(f"{name} must have a time axis (axis 0), got a scalar")
-    if x.shape[0] < 4: raise ValueError(f"{name} must have at least 4 steps along axis 0, got shape {x.shape}")
-    if x.size == 0: raise ValueError(f"{name} must hold at least one chain and one statistic, got shape {x.shape}")
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have a time axis (axis 0), got a scalar")
+    if x.shape[0] < 4:
+        raise ValueError(
+            f"{name} must have at least 4 steps along axis 0, got shape {x.shape}"
+        )
+    if x.size == 0:
+        raise ValueError(
+            f"{name} must hold at least one chain and one statistic, got shape "
+            f"{x.shape}"
+        )
     trailing = x.shape[2:]
-    if x.ndim == 1: x = x[:, None]
+    if x.ndim == 1:
+        x = x[:, None]
     return x.reshape(x.shape[0], x.shape[1], -1), trailing
 
-def autocorrelation(x,             # statistic along chains: (n_steps,), (n_steps, n_chains) or (n_steps, n_chains, ...)
-                    max_lag=None,  # largest lag returned; all lags if None
-                   ):
-    "Autocorrelation rho(t), t = 0..max_lag, averaged over chains around the grand mean: shape (max_lag + 1, ...)"
+
+def autocorrelation(
+    # statistic along chains: (n_steps,), (n_steps, n_chains) or (n_steps, n_chains, ...)
+    x,
+    max_lag=None,  # largest lag returned; all lags if None
+):
+    """Autocorrelation rho(t), t = 0..max_lag, averaged over chains around the grand
+    mean: shape (max_lag + 1, ...)"""
     x, trailing = _as_trace(x)
     T = x.shape[0]
     max_lag = T - 1 if max_lag is None else check_int(max_lag, "max_lag", 0)
@@ -770,43 +1357,56 @@ def autocorrelation(x,             # statistic along chains: (n_steps,), (n_step
     acov = np.fft.irfft(f * np.conj(f), n=2 * T, axis=0)[:T].mean(axis=1) / T
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = acov / acov[0]
-    return rho[:max_lag + 1].reshape((min(max_lag, T - 1) + 1,) + trailing)
+    return rho[: max_lag + 1].reshape((min(max_lag, T - 1) + 1,) + trailing)
+
 
 def _geyer_tau(rho):
-    "Geyer's initial monotone sequence estimate of tau from one autocorrelation sequence"
-    if not np.isfinite(rho[0]): return np.nan
+    """Geyer's initial monotone sequence estimate of tau from one autocorrelation
+    sequence"""
+    if not np.isfinite(rho[0]):
+        return np.nan
     n_pairs = len(rho) // 2
-    gamma = rho[:2 * n_pairs:2] + rho[1:2 * n_pairs:2]
+    gamma = rho[: 2 * n_pairs : 2] + rho[1 : 2 * n_pairs : 2]
     m = np.argmax(gamma <= 0) if np.any(gamma <= 0) else n_pairs
     gamma = np.minimum.accumulate(gamma[:m])
     return float(max(2 * gamma.sum() - 1, 1e-300)) if m > 0 else 1.0
 
+
 def integrated_autocorr_time(x):
-    "Integrated autocorrelation time tau = 1 + 2 sum rho(t) (Geyer's initial monotone sequence), per statistic"
+    """Integrated autocorrelation time tau = 1 + 2 sum rho(t) (Geyer's initial monotone
+    sequence), per statistic"""
     rho = autocorrelation(x)
-    taus = np.array([_geyer_tau(r) for r in rho.reshape(rho.shape[0], -1).T]).reshape(rho.shape[1:])
+    taus = np.array([_geyer_tau(r) for r in rho.reshape(rho.shape[0], -1).T]).reshape(
+        rho.shape[1:]
+    )
     return taus.item() if taus.ndim == 0 else taus
+
 
 def effective_sample_size(x):
     "Effective number of independent draws n_steps * n_chains / tau, per statistic"
     xs, _ = _as_trace(x)
     return xs.shape[0] * xs.shape[1] / integrated_autocorr_time(x)
 
+
 class ChainMean(NamedTuple):
     "Mean of a statistic over MCMC chains, with its Monte Carlo standard error"
-    mean: np.ndarray | float    # average over steps and chains
+
+    mean: np.ndarray | float  # average over steps and chains
     stderr: np.ndarray | float  # sqrt(variance * tau / N)
-    ess: np.ndarray | float     # effective sample size N / tau
+    ess: np.ndarray | float  # effective sample size N / tau
+
 
 def chain_mean(x):
-    "Mean of a chain statistic (n_steps[, n_chains[, ...]]) with a standard error that accounts for autocorrelation"
+    """Mean of a chain statistic (n_steps[, n_chains[, ...]]) with a standard error that
+    accounts for autocorrelation"""
     xs, trailing = _as_trace(x)
     ess = np.asarray(effective_sample_size(x), dtype=np.float64).reshape(trailing)
     mean = xs.mean(axis=(0, 1)).reshape(trailing)
     var = xs.var(axis=(0, 1)).reshape(trailing)
     with np.errstate(invalid="ignore", divide="ignore"):
         stderr = np.where(var > 0, np.sqrt(var / ess), 0.0)
-    if not trailing: return ChainMean(mean.item(), stderr.item(), ess.item())
+    if not trailing:
+        return ChainMean(mean.item(), stderr.item(), ess.item())
     return ChainMean(mean, stderr, ess)
 
 # %% ../nbs/02_mcmc.ipynb #9dd9e857
@@ -827,7 +1427,8 @@ from ebm_literate.models import (
 
 
 def _box_muller(U):
-    "Standard normals from uniforms in [0, 1) by eq. (eq-box-muller): columns (2k, 2k+1) of U give z_2k, z_2k+1"
+    """Standard normals from uniforms in [0, 1) by eq. (eq-box-muller): columns (2k,
+    2k+1) of U give z_2k, z_2k+1"""
     r = np.sqrt(-2.0 * np.log(1.0 - U[:, 0::2]))
     Z = np.empty_like(U)
     Z[:, 0::2], Z[:, 1::2] = (
@@ -838,7 +1439,8 @@ def _box_muller(U):
 
 
 def _gbrbm_gibbs_numpy(params, v, k, uniforms):
-    "NumPy reference of the Gaussian-Bernoulli sweeps (eq-gbrbm-sweep); `uniforms(m)`: the next (n_chains, m)"
+    """NumPy reference of the Gaussian-Bernoulli sweeps (eq-gbrbm-sweep); `uniforms(m)`:
+    the next (n_chains, m)"""
     n_v, n_h = params.W.shape
     h = (
         (uniforms(n_h) < sigmoid(_gbrbm_hidden_input(params, v))).astype(np.float64)
@@ -853,10 +1455,13 @@ def _gbrbm_gibbs_numpy(params, v, k, uniforms):
 
 # %% ../nbs/02_mcmc.ipynb #52ea0ebd
 def _gbrbm_gibbs_kernel(params, v, h, probs, k, states):
-    "k sweeps in place on `v` (validated inputs only); `h` the last hidden states, `probs` p(h = 1 | final v)"
+    """k sweeps in place on `v` (validated inputs only); `h` the last hidden states,
+    `probs` p(h = 1 | final v)"""
     W, b, c, sigma = params
     x = v / sigma  # the chains in the coordinates of eq. (eq-gbrbm-scaled)
-    _rbm_run(W, b / sigma, c, x, h, probs, max(2 * k, 1), False, 1.0, states, normal=True)
+    _rbm_run(
+        W, b / sigma, c, x, h, probs, max(2 * k, 1), False, 1.0, states, normal=True
+    )
     if k > 0:
         np.multiply(x, sigma, out=v)
 
@@ -867,7 +1472,8 @@ def gaussian_rbm_gibbs(
     k,  # number of block-Gibbs sweeps, an integer >= 0
     rng=None,  # anything `np.random.default_rng` accepts
 ) -> GibbsResult:
-    "Run `k` sweeps of eq. (eq-gbrbm-sweep), h ~ p(h|v) then v ~ p(v|h), from every row of `v`"
+    """Run `k` sweeps of eq. (eq-gbrbm-sweep), h ~ p(h|v) then v ~ p(v|h), from every
+    row of `v`"""
     params = check_params(params, GaussianRBM)
     v = check_data(params, v, "v").copy()
     k = check_int(k, "k", minimum=0)
@@ -887,7 +1493,8 @@ def _ula_step(f, grad, x, E, g, eps, rng):
 
 
 def _log_q(x_to, x_from, g_from, eps):
-    "log N(x_to; x_from - eps^2 grad E(x_from) / 2, eps^2 I), less the constant that cancels in eq. (eq-mala)"
+    """log N(x_to; x_from - eps^2 grad E(x_from) / 2, eps^2 I), less the constant that
+    cancels in eq. (eq-mala)"""
     return -np.sum((x_to - x_from + 0.5 * eps**2 * g_from) ** 2, axis=1) / (2 * eps**2)
 
 
@@ -900,7 +1507,8 @@ def _mala_step(f, grad, x, E, g, eps, rng):
 
 # %% ../nbs/02_mcmc.ipynb #3f970a44
 def _metropolis(x, E, g, x_new, E_new, g_new, log_alpha, rng):
-    "Accept each chain's proposal with probability min(1, exp(log_alpha)); a non-finite proposal is rejected"
+    """Accept each chain's proposal with probability min(1, exp(log_alpha)); a
+    non-finite proposal is rejected"""
     accept = np.log(rng.random(x.shape[0])) < np.where(
         np.isfinite(log_alpha), log_alpha, -np.inf
     )
@@ -911,7 +1519,8 @@ def _metropolis(x, E, g, x_new, E_new, g_new, log_alpha, rng):
 
 
 def _hmc_step(f, grad, x, E, g, eps, n_leapfrog, rng):
-    "Hamiltonian Monte Carlo: leapfrog eq. (eq-leapfrog), then accept by eq. (eq-hmc-accept)"
+    """Hamiltonian Monte Carlo: leapfrog eq. (eq-leapfrog), then accept by eq.
+    (eq-hmc-accept)"""
     p = rng.standard_normal(x.shape)
     x_new, p_new = x, p - 0.5 * eps * g
     for _ in range(n_leapfrog - 1):
@@ -931,12 +1540,15 @@ class SamplerResult(NamedTuple):
 
     x: np.ndarray  # final states, (n_chains, n)
     energy: np.ndarray  # E(x) of the final states, (n_chains,)
-    accept_rate: np.ndarray  # fraction of proposals each chain accepted (1 for unadjusted Langevin; nan if n_steps = 0)
-    trace: np.ndarray  # states after every `thin` steps, (n_steps // thin, n_chains, n); None without `thin`
+    # fraction of proposals each chain accepted (1 for unadjusted Langevin; nan if n_steps = 0)
+    accept_rate: np.ndarray
+    # states after every `thin` steps, (n_steps // thin, n_chains, n); None without `thin`
+    trace: np.ndarray
 
 
 def _energy_function(target, x):
-    "(f, grad, x): f(y) -> (E(y), grad E(y)) and grad(y) for a continuous model or a callable; checked x"
+    """(f, grad, x): f(y) -> (E(y), grad E(y)) and grad(y) for a continuous model or a
+    callable; checked x"""
     if isinstance(target, tuple) and hasattr(target, "_fields"):
         params = check_params(target, CONTINUOUS_MODELS)
         f = lambda y: _free_energy_and_grad(params, y)
@@ -966,7 +1578,8 @@ def _energy_function(target, x):
 
 # %% ../nbs/02_mcmc.ipynb #fd0473b7
 def _run_chains(step, target, x, n_steps, thin, rng, diverges=None):
-    "Apply `step(f, grad, x, E, g, rng=rng)` n_steps times to all chains; record every `thin` steps"
+    """Apply `step(f, grad, x, E, g, rng=rng)` n_steps times to all chains; record every
+    `thin` steps"""
     f, grad, x = _energy_function(target, x)
     n_steps, rng = check_int(n_steps, "n_steps", minimum=0), check_rng(rng)
     thin = None if thin is None else check_int(thin, "thin", minimum=1)
@@ -994,15 +1607,19 @@ def _run_chains(step, target, x, n_steps, thin, rng, diverges=None):
 
 
 def langevin(
-    target,  # a continuous model, or f(x) -> (energies (n_chains,), gradients (n_chains, n))
+    # a continuous model, or f(x) -> (energies (n_chains,), gradients (n_chains, n))
+    target,
     x,  # starting states, (n_chains, n); not modified
     n_steps,  # number of steps, an integer >= 0
-    step_size,  # epsilon > 0 of eq. (eq-langevin): noise sd epsilon, drift epsilon^2/2 times the score
+    # epsilon > 0 of eq. (eq-langevin): noise sd epsilon, drift epsilon^2/2 times the score
+    step_size,
     rng=None,  # anything `np.random.default_rng` accepts
-    adjust=True,  # Metropolis-adjust each step (MALA, exact for any step) or not (biased, eq-ula-variance)
+    # Metropolis-adjust each step (MALA, exact for any step) or not (biased, eq-ula-variance)
+    adjust=True,
     thin=None,  # record the states every `thin` steps in `trace`; None records nothing
 ) -> SamplerResult:
-    "Langevin dynamics from every row of `x`: MALA (`adjust=True`) or the unadjusted Langevin algorithm"
+    """Langevin dynamics from every row of `x`: MALA (`adjust=True`) or the unadjusted
+    Langevin algorithm"""
     eps, adjust = (
         check_real(step_size, "step_size", low=0, low_open=True),
         check_bool(adjust, "adjust"),
@@ -1019,15 +1636,18 @@ def langevin(
 
 
 def hmc(
-    target,  # a continuous model, or f(x) -> (energies (n_chains,), gradients (n_chains, n))
+    # a continuous model, or f(x) -> (energies (n_chains,), gradients (n_chains, n))
+    target,
     x,  # starting states, (n_chains, n); not modified
     n_steps,  # number of HMC transitions, an integer >= 0
     step_size,  # leapfrog step epsilon > 0 of eq. (eq-leapfrog)
     n_leapfrog=10,  # leapfrog steps L per transition, an integer >= 1
     rng=None,  # anything `np.random.default_rng` accepts
-    thin=None,  # record the states every `thin` transitions in `trace`; None records nothing
+    # record the states every `thin` transitions in `trace`; None records nothing
+    thin=None,
 ) -> SamplerResult:
-    "Hamiltonian Monte Carlo from every row of `x`: fresh momenta, L leapfrog steps, a Metropolis test"
+    """Hamiltonian Monte Carlo from every row of `x`: fresh momenta, L leapfrog steps, a
+    Metropolis test"""
     eps = check_real(step_size, "step_size", low=0, low_open=True)
     n_leapfrog = check_int(n_leapfrog, "n_leapfrog", minimum=1)
     step = partial(_hmc_step, eps=eps, n_leapfrog=n_leapfrog)

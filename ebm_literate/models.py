@@ -13,7 +13,9 @@ __all__ = ['BINARY_MODELS', 'CONTINUOUS_MODELS', 'MODELS', 'softplus_scalar', 's
 # %% ../nbs/00_models.ipynb #9a32e232
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning against BLAS
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # idle OpenMP threads sleep instead of spinning against BLAS
 
 from typing import NamedTuple
 
@@ -26,6 +28,7 @@ def softplus_scalar(a):
     "log(1 + exp(a)) for one float, stable for any finite `a`"
     return max(a, 0.0) + np.log1p(np.exp(-abs(a)))
 
+
 @njit(cache=True, inline="always")
 def sigmoid_scalar(a):
     "1 / (1 + exp(-a)) for one float, without overflow"
@@ -34,24 +37,36 @@ def sigmoid_scalar(a):
     e = np.exp(a)
     return e / (1.0 + e)
 
+
 def _as_real(x, name):
-    "`x` as a C-contiguous float64 array (0-d for a number); anything that is not real numbers is a TypeError"
+    """`x` as a C-contiguous float64 array (0-d for a number); anything that is not real
+    numbers is a TypeError"""
     try:
         raw = np.asarray(x)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__} ({e})") from None
+        raise TypeError(
+            f"{name} must be a numeric array, got {type(x).__name__} ({e})"
+        ) from None
     if raw.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real numeric array, got {type(x).__name__} of dtype {raw.dtype}")
-    return np.asarray(raw, dtype=np.float64, order="C")   # (unlike np.ascontiguousarray, keeps 0-d arrays 0-d)
+        raise TypeError(
+            f"{name} must be a real numeric array, got {type(x).__name__} of dtype "
+            f"{raw.dtype}"
+        )
+    return np.asarray(
+        raw, dtype=np.float64, order="C"
+    )  # (unlike np.ascontiguousarray, keeps 0-d arrays 0-d)
+
 
 def softplus(a):
     "log(1 + exp(a)), elementwise and stable"
     a = _as_real(a, "a")
     return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
 
+
 def log_sigmoid(a):
     "log(sigmoid(a)) = -softplus(-a), elementwise and stable"
     return -softplus(-_as_real(a, "a"))
+
 
 def sigmoid(a):
     "1 / (1 + exp(-a)), elementwise, without overflow warnings"
@@ -59,10 +74,13 @@ def sigmoid(a):
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
+
 def logsumexp(a, axis=None):
-    "log(sum(exp(a))) along `axis`, stable; -inf where every term is -inf or there are none"
+    """log(sum(exp(a))) along `axis`, stable; -inf where every term is -inf or there are
+    none"""
     a = _as_real(a, "a")
-    if a.size == 0 and axis is None: return -np.inf
+    if a.size == 0 and axis is None:
+        return -np.inf
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
@@ -72,34 +90,45 @@ def logsumexp(a, axis=None):
 # %% ../nbs/00_models.ipynb #06096d9b
 class BM(NamedTuple):
     "Fully visible Boltzmann machine on {0,1}^n, E(x) = -x'Wx/2 - b'x"
+
     W: np.ndarray  # couplings, symmetric (n, n) with zero diagonal
     b: np.ndarray  # biases, shape (n,)
 
+
 class RBM(NamedTuple):
     "Bernoulli-Bernoulli restricted Boltzmann machine, E(v, h) = -v'Wh - b'v - c'h"
+
     W: np.ndarray  # weights, shape (n_visible, n_hidden)
     b: np.ndarray  # visible biases, shape (n_visible,)
     c: np.ndarray  # hidden biases, shape (n_hidden,)
 
+
 def n_visible(params):
     "Number of visible units (the data's columns) of any model of the book"
-    if isinstance(params, Gaussian): return params.mu.shape[0]
-    if isinstance(params, (ICA, LaplaceICA)): return params.B.shape[0]
+    if isinstance(params, Gaussian):
+        return params.mu.shape[0]
+    if isinstance(params, (ICA, LaplaceICA)):
+        return params.B.shape[0]
     if not isinstance(params, (BM, RBM, GaussianRBM)):
-        raise TypeError(f"params must be a model of the book ({', '.join(k.__name__ for k in MODELS)}), "
-                        f"got {type(params).__name__}")
+        raise TypeError(
+            f"params must be a model of the book "
+            f"({', '.join(k.__name__ for k in MODELS)}), "
+            f"got {type(params).__name__}"
+        )
     return params.b.shape[0]
 
 # %% ../nbs/00_models.ipynb #cd1d33c9
 class Gaussian(NamedTuple):
-    "Gaussian energy E(x) = (x - mu)'M(x - mu)/2 on R^n, M positive definite (only its symmetric part enters)"
+    """Gaussian energy E(x) = (x - mu)'M(x - mu)/2 on R^n, M positive definite (only its
+    symmetric part enters)"""
 
     mu: np.ndarray  # mean, shape (n,)
     M: np.ndarray  # precision (inverse covariance), shape (n, n)
 
 
 class GaussianRBM(NamedTuple):
-    "Gaussian-Bernoulli RBM, E(v, h) = |(v - b)/sigma|^2/2 - (v/sigma)'Wh - c'h, v real and h binary"
+    """Gaussian-Bernoulli RBM, E(v, h) = |(v - b)/sigma|^2/2 - (v/sigma)'Wh - c'h, v
+    real and h binary"""
 
     W: np.ndarray  # weights, shape (n_visible, n_hidden)
     b: np.ndarray  # visible means, shape (n_visible,)
@@ -110,13 +139,15 @@ class GaussianRBM(NamedTuple):
 
 
 class ICA(NamedTuple):
-    "ICA with unit-variance hyperbolic-secant sources: log p~(x) = sum_i log p_s(b_i'x), p_s(s) = sech(pi s/2)/2"
+    """ICA with unit-variance hyperbolic-secant sources: log p~(x) = sum_i log
+    p_s(b_i'x), p_s(s) = sech(pi s/2)/2"""
 
     B: np.ndarray  # unmixing (filter) matrix, shape (n, n), non-singular; row i is b_i
 
 
 class LaplaceICA(NamedTuple):
-    "ICA with unit-variance Laplacian sources: log p~(x) = sum_i log p_s(b_i'x), p_s(s) = exp(-sqrt(2)|s|)/sqrt(2)"
+    """ICA with unit-variance Laplacian sources: log p~(x) = sum_i log p_s(b_i'x),
+    p_s(s) = exp(-sqrt(2)|s|)/sqrt(2)"""
 
     B: np.ndarray  # unmixing (filter) matrix, shape (n, n), non-singular; row i is b_i
 
@@ -135,151 +166,235 @@ def _describe(x):
     x = np.asarray(x)
     return f"an array of shape {x.shape} and dtype {x.dtype}"
 
+
 def as_float_array(x, name, ndim=None, finite=True):
-    "`x` as a C-contiguous float64 array, with `ndim` dimensions if given, finite unless `finite=False`"
+    """`x` as a C-contiguous float64 array, with `ndim` dimensions if given, finite
+    unless `finite=False`"""
     arr = _as_real(x, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got {_describe(arr)}")
     if finite and not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} must be finite, got {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+        raise ValueError(
+            f"{name} must be finite, got {arr[tuple(bad)]} at index "
+            f"{tuple(int(i) for i in bad)}"
+        )
     return arr
 
+
 def check_binary(x, name, n_features=None):
-    "`x` as a (n_samples, n_features) float64 array of zeros and ones; errors name `name`"
+    """`x` as a (n_samples, n_features) float64 array of zeros and ones; errors name
+    `name`"""
     arr = as_float_array(x, name)
     if arr.ndim == 1:
-        raise ValueError(f"{name} must be 2-dimensional (n_samples, n_features), got shape {arr.shape}; "
-                         f"for a single sample pass {name}[None, :]")
+        raise ValueError(
+            f"{name} must be 2-dimensional (n_samples, n_features), got shape "
+            f"{arr.shape}; "
+            f"for a single sample pass {name}[None, :]"
+        )
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-dimensional (n_samples, n_features), got {_describe(arr)}")
+        raise ValueError(
+            f"{name} must be 2-dimensional (n_samples, n_features), got "
+            f"{_describe(arr)}"
+        )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample, got shape {arr.shape}")
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} must have {n_features} columns to match the model, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must have {n_features} columns to match the model, got shape "
+            f"{arr.shape}"
+        )
     bad = (arr != 0.0) & (arr != 1.0)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ValueError(f"{name} must be binary (0 or 1) for a Bernoulli model, got {arr[i, j]} at [{i}, {j}]; "
-                         f"binarize it first, e.g. ({name} > 0.5).astype(float)")
+        raise ValueError(
+            f"{name} must be binary (0 or 1) for a Bernoulli model, got {arr[i, j]} at "
+            f"[{i}, {j}]; "
+            f"binarize it first, e.g. ({name} > 0.5).astype(float)"
+        )
     return arr
 
+
 def check_params(params, kind=None, name="params"):
-    "Validate a model (shapes, finiteness, symmetry, ...) and return it with float64 C-contiguous fields"
+    """Validate a model (shapes, finiteness, symmetry, ...) and return it with float64
+    C-contiguous fields"""
     # kind: the model type or tuple of types the caller accepts; None means a binary model, `BM` or `RBM`
-    kinds = BINARY_MODELS if kind is None else kind if isinstance(kind, tuple) else (kind,)
+    kinds = (
+        BINARY_MODELS if kind is None else kind if isinstance(kind, tuple) else (kind,)
+    )
     if not isinstance(params, kinds):
         names = " or ".join(k.__name__ for k in kinds)
         raise TypeError(f"{name} must be {names}, got {type(params).__name__}")
     if isinstance(params, CONTINUOUS_MODELS):
-        return _check_continuous(params, name)   # section "Continuous models" below
+        return _check_continuous(params, name)  # section "Continuous models" below
     if isinstance(params, BM):
         W = as_float_array(params.W, f"{name}.W", ndim=2)
         b = as_float_array(params.b, f"{name}.b", ndim=1)
         n = b.shape[0]
-        if n == 0: raise ValueError(f"{name}.b must have at least one unit, got shape (0,)")
+        if n == 0:
+            raise ValueError(f"{name}.b must have at least one unit, got shape (0,)")
         if W.shape != (n, n):
-            raise ValueError(f"{name}.W must have shape ({n}, {n}) to match {name}.b, got {W.shape}")
+            raise ValueError(
+                f"{name}.W must have shape ({n}, {n}) to match {name}.b, got {W.shape}"
+            )
         if np.any(np.diag(W) != 0.0):
             i = int(np.flatnonzero(np.diag(W) != 0.0)[0])
-            raise ValueError(f"{name}.W must have a zero diagonal, got W[{i}, {i}] = {W[i, i]}")
+            raise ValueError(
+                f"{name}.W must have a zero diagonal, got W[{i}, {i}] = {W[i, i]}"
+            )
         if not np.array_equal(W, W.T):
             i, j = np.argwhere(W != W.T)[0]
-            raise ValueError(f"{name}.W must be symmetric, got W[{i}, {j}] = {W[i, j]} but W[{j}, {i}] = {W[j, i]}")
+            raise ValueError(
+                f"{name}.W must be symmetric, got W[{i}, {j}] = {W[i, j]} but W[{j}, "
+                f"{i}] = {W[j, i]}"
+            )
         return BM(W, b)
     W = as_float_array(params.W, f"{name}.W", ndim=2)
     b = as_float_array(params.b, f"{name}.b", ndim=1)
     c = as_float_array(params.c, f"{name}.c", ndim=1)
     if W.shape != (b.shape[0], c.shape[0]):
-        raise ValueError(f"{name}.W must have shape (n_visible, n_hidden) = ({b.shape[0]}, {c.shape[0]}) "
-                         f"to match {name}.b and {name}.c, got {W.shape}")
+        raise ValueError(
+            f"{name}.W must have shape (n_visible, n_hidden) = ({b.shape[0]}, "
+            f"{c.shape[0]}) "
+            f"to match {name}.b and {name}.c, got {W.shape}"
+        )
     if W.size == 0:
-        raise ValueError(f"an RBM needs at least one visible and one hidden unit, got {name}.W of shape {W.shape}")
+        raise ValueError(
+            f"an RBM needs at least one visible and one hidden unit, got {name}.W of "
+            f"shape {W.shape}"
+        )
     return RBM(W, b, c)
 
-
 # %% ../nbs/00_models.ipynb #245a8778
-def _is_bool(x): return isinstance(x, (bool, np.bool_))
+def _is_bool(x):
+    return isinstance(x, (bool, np.bool_))
+
 
 def _interval(low, high, low_open, high_open):
     "'in [low, high)', '> low', '<= high', ... for error messages"
     if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    if low is not None: return f"{'>' if low_open else '>='} {low:g}"
-    if high is not None: return f"{'<' if high_open else '<='} {high:g}"
+        return (
+            f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        )
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f"{'<' if high_open else '<='} {high:g}"
     return ""
 
+
 def check_int(x, name, minimum=None, maximum=None):
-    "`x` as a Python int within [minimum, maximum]; bools, floats and strings are refused"
+    """`x` as a Python int within [minimum, maximum]; bools, floats and strings are
+    refused"""
     if _is_bool(x) or not isinstance(x, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(x).__name__} {x!r}")
     if (minimum is not None and x < minimum) or (maximum is not None and x > maximum):
-        raise ValueError(f"{name} must be an integer {_interval(minimum, maximum, False, False)}, got {x!r}")
+        raise ValueError(
+            f"{name} must be an integer {_interval(minimum, maximum, False, False)}, "
+            f"got {x!r}"
+        )
     return int(x)
 
+
 def check_real(x, name, low=None, high=None, low_open=False, high_open=False):
-    "`x` as a finite Python float in the interval given; bools, strings and NaN/inf are refused"
+    """`x` as a finite Python float in the interval given; bools, strings and NaN/inf
+    are refused"""
     if _is_bool(x) or not isinstance(x, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {type(x).__name__} {x!r}")
     v = float(x)
-    ok = (np.isfinite(v) and (low is None or (v > low if low_open else v >= low))
-          and (high is None or (v < high if high_open else v <= high)))
+    ok = (
+        np.isfinite(v)
+        and (low is None or (v > low if low_open else v >= low))
+        and (high is None or (v < high if high_open else v <= high))
+    )
     if not ok:
         where = _interval(low, high, low_open, high_open)
-        raise ValueError(f"{name} must be a finite number{' ' + where if where else ''}, got {x!r}")
+        raise ValueError(
+            f"{name} must be a finite number{' ' + where if where else ''}, got {x!r}"
+        )
     return v
 
+
 def check_bool(x, name):
-    "`x` as a Python bool; strings, numbers and None are refused (`'no'` would otherwise count as True)"
+    """`x` as a Python bool; strings, numbers and None are refused (`'no'` would
+    otherwise count as True)"""
     if not _is_bool(x):
         raise TypeError(f"{name} must be True or False, got {type(x).__name__} {x!r}")
     return bool(x)
 
+
 def check_rng(rng, name="rng"):
-    "`np.random.default_rng(rng)`, refusing what it would misread (a bool) or reject (a string, a float)"
-    if isinstance(rng, np.random.Generator): return rng
+    """`np.random.default_rng(rng)`, refusing what it would misread (a bool) or reject
+    (a string, a float)"""
+    if isinstance(rng, np.random.Generator):
+        return rng
     expected = "None, a non-negative integer seed, a SeedSequence, a BitGenerator or a Generator"
     if _is_bool(rng) or isinstance(rng, (str, bytes, float, np.floating)):
         raise TypeError(f"{name} must be {expected}, got {type(rng).__name__} {rng!r}")
     try:
         return np.random.default_rng(rng)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be {expected}, got {type(rng).__name__} {rng!r} ({e})") from None
+        raise TypeError(
+            f"{name} must be {expected}, got {type(rng).__name__} {rng!r} ({e})"
+        ) from None
 
 # %% ../nbs/00_models.ipynb #2870cc5e
 def check_param_tuple(params, name="params"):
-    "A known model through `check_params`; any other NamedTuple of arrays field by field (float64, finite)"
+    """A known model through `check_params`; any other NamedTuple of arrays field by
+    field (float64, finite)"""
     if isinstance(params, MODELS):
         return check_params(params, MODELS, name=name)
     if not (isinstance(params, tuple) and hasattr(params, "_fields")):
-        raise TypeError(f"{name} must be a NamedTuple of arrays (e.g. RBM or BM), got {type(params).__name__}")
-    return type(params)(*(as_float_array(f, f"{name}.{k}") for k, f in zip(params._fields, params)))
+        raise TypeError(
+            f"{name} must be a NamedTuple of arrays (e.g. RBM or BM), got "
+            f"{type(params).__name__}"
+        )
+    return type(params)(
+        *(as_float_array(f, f"{name}.{k}") for k, f in zip(params._fields, params))
+    )
+
 
 def check_data(params, x, name="x"):
-    "Data for `params`: binary (n_samples, n_visible) for a BM or RBM, finite real (n_samples, n_visible) for a continuous model, else finite real (n_samples, n_features)"
+    """Data for `params`: binary (n_samples, n_visible) for a BM or RBM, finite real
+    (n_samples, n_visible) for a continuous model, else finite real (n_samples,
+    n_features)"""
     if isinstance(params, (BM, RBM)):
         return check_binary(x, name, n_visible(params))
     arr = as_float_array(x, name, ndim=2)
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one sample, got shape {arr.shape}")
     if isinstance(params, CONTINUOUS_MODELS) and arr.shape[1] != n_visible(params):
-        raise ValueError(f"{name} must have {n_visible(params)} columns to match the model, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must have {n_visible(params)} columns to match the model, got "
+            f"shape {arr.shape}"
+        )
     return arr
 
 # %% ../nbs/00_models.ipynb #d1762ede
 def energy(params, x, h=None):
-    "Energy E(x) of a `BM`, `Gaussian` or ICA model, or E(v, h) of an `RBM` or `GaussianRBM` (then `h` is required); one value per row"
+    """Energy E(x) of a `BM`, `Gaussian` or ICA model, or E(v, h) of an `RBM` or
+    `GaussianRBM` (then `h` is required); one value per row"""
     params = check_params(params, MODELS)
-    if isinstance(params, CONTINUOUS_MODELS): return _continuous_energy(params, x, h)   # see "Continuous models"
+    if isinstance(params, CONTINUOUS_MODELS):
+        return _continuous_energy(params, x, h)  # see "Continuous models"
     x = check_binary(x, "x" if isinstance(params, BM) else "v", n_visible(params))
     if isinstance(params, BM):
-        if h is not None: raise TypeError("h must be None for a BM, which has no hidden units")
+        if h is not None:
+            raise TypeError("h must be None for a BM, which has no hidden units")
         return -0.5 * np.einsum("si,ij,sj->s", x, params.W, x) - x @ params.b
-    if h is None: raise TypeError("h is required for the energy of an RBM; use free_energy(params, v) to sum it out")
+    if h is None:
+        raise TypeError(
+            "h is required for the energy of an RBM; use free_energy(params, v) to sum "
+            "it out"
+        )
     h = check_binary(h, "h", params.c.shape[0])
     if h.shape[0] != x.shape[0]:
-        raise ValueError(f"v and h must have the same number of rows, got {x.shape[0]} and {h.shape[0]}")
+        raise ValueError(
+            f"v and h must have the same number of rows, got {x.shape[0]} and "
+            f"{h.shape[0]}"
+        )
     return -np.einsum("si,ij,sj->s", x, params.W, h) - x @ params.b - h @ params.c
+
 
 def _free_energy(params, x):
     "free_energy without input checks, for callers that already checked"
@@ -287,28 +402,35 @@ def _free_energy(params, x):
         return -0.5 * np.einsum("si,ij,sj->s", x, params.W, x) - x @ params.b
     if isinstance(params, RBM):
         return -(x @ params.b) - softplus(x @ params.W + params.c).sum(axis=1)
-    return _continuous_free_energy(params, x)   # see "Continuous models"
+    return _continuous_free_energy(params, x)  # see "Continuous models"
+
 
 def free_energy(params, x):
-    "Free energy F(x) = -log p~(x): the energy of a `BM`, `Gaussian` or ICA model, the hidden units summed out for an `RBM` or `GaussianRBM`"
+    """Free energy F(x) = -log p~(x): the energy of a `BM`, `Gaussian` or ICA model, the
+    hidden units summed out for an `RBM` or `GaussianRBM`"""
     params = check_params(params, MODELS)
     return _free_energy(params, check_data(params, x, "x"))
+
 
 def log_unnormalized(params, x):
     "Unnormalized log-probability log p~(x) = -F(x), one value per row"
     return -free_energy(params, x)
 
+
 def hidden_probs(params, v):
     "p(h_j = 1 | v) of an `RBM` or a `GaussianRBM`, shape (n_samples, n_hidden)"
     params = check_params(params, (RBM, GaussianRBM))
     v = check_data(params, v, "v")
-    if isinstance(params, GaussianRBM): return sigmoid(_gbrbm_hidden_input(params, v))   # see "Continuous models"
+    if isinstance(params, GaussianRBM):
+        return sigmoid(_gbrbm_hidden_input(params, v))  # see "Continuous models"
     return sigmoid(v @ params.W + params.c)
+
 
 def visible_probs(params, h):
     "p(v_i = 1 | h) of an `RBM`, shape (n_samples, n_visible)"
     params = check_params(params, RBM)
     return sigmoid(check_binary(h, "h", params.c.shape[0]) @ params.W.T + params.b)
+
 
 def conditional_probs(params, x):
     "p(x_i = 1 | x_-i) of a `BM` for every unit i, shape (n_samples, n)"
@@ -319,20 +441,35 @@ def conditional_probs(params, x):
 def _base_rate_logits(data, n, name="data", eps=None):
     data = check_binary(data, name, n)
     m = data.shape[0]
-    eps = 1.0 / (m + 2) if eps is None else check_real(eps, "eps", 0, 0.5, low_open=True, high_open=True)  # log-odds stay finite
+    eps = (
+        1.0 / (m + 2)
+        if eps is None
+        else check_real(eps, "eps", 0, 0.5, low_open=True, high_open=True)
+    )  # log-odds stay finite
     p = np.clip(data.mean(axis=0), eps, 1 - eps)
     return np.log(p) - np.log1p(-p)
 
+
 def init_bm(n, rng=None, scale=0.01, data=None):
-    "A `BM` with N(0, scale^2) couplings; biases are the data's log-odds if `data` is given, else zero"
-    n, scale, rng = check_int(n, "n", 1), check_real(scale, "scale", low=0), check_rng(rng)
+    """A `BM` with N(0, scale^2) couplings; biases are the data's log-odds if `data` is
+    given, else zero"""
+    n, scale, rng = (
+        check_int(n, "n", 1),
+        check_real(scale, "scale", low=0),
+        check_rng(rng),
+    )
     A = np.triu(rng.normal(0.0, scale, (n, n)), 1)
     b = np.zeros(n) if data is None else _base_rate_logits(data, n)
     return BM(A + A.T, b)
 
+
 def init_rbm(n_visible, n_hidden, rng=None, scale=0.01, data=None):
-    "An `RBM` with N(0, scale^2) weights, zero hidden biases and visible biases at the data's log-odds if `data` is given"
-    n_visible, n_hidden = check_int(n_visible, "n_visible", 1), check_int(n_hidden, "n_hidden", 1)
+    """An `RBM` with N(0, scale^2) weights, zero hidden biases and visible biases at the
+    data's log-odds if `data` is given"""
+    n_visible, n_hidden = (
+        check_int(n_visible, "n_visible", 1),
+        check_int(n_hidden, "n_hidden", 1),
+    )
     scale, rng = check_real(scale, "scale", low=0), check_rng(rng)
     W = rng.normal(0.0, scale, (n_visible, n_hidden))
     b = np.zeros(n_visible) if data is None else _base_rate_logits(data, n_visible)
@@ -454,7 +591,8 @@ def _gbrbm_hidden_input(params, v):
 
 
 def _continuous_free_energy(params, x):
-    "F(x) = -log p~(x) of a continuous model, eqs. (eq-gaussian), (eq-gbrbm-free-energy), (eq-ica); no checks"
+    """F(x) = -log p~(x) of a continuous model, eqs. (eq-gaussian),
+    (eq-gbrbm-free-energy), (eq-ica); no checks"""
     if isinstance(params, Gaussian):
         d = x - params.mu
         return 0.5 * np.sum((d @ params.M) * d, axis=1)
@@ -465,7 +603,8 @@ def _continuous_free_energy(params, x):
 
 
 def _score(params, x):
-    "grad_x log p~(x) of a continuous model, eqs. (eq-gaussian), (eq-gbrbm-free-energy), (eq-ica); no checks"
+    """grad_x log p~(x) of a continuous model, eqs. (eq-gaussian),
+    (eq-gbrbm-free-energy), (eq-ica); no checks"""
     if isinstance(params, Gaussian):
         return -(x - params.mu) @ (0.5 * (params.M + params.M.T))
     if isinstance(params, GaussianRBM):
@@ -475,7 +614,8 @@ def _score(params, x):
 
 
 def _free_energy_and_grad(params, x):
-    "(F(x), grad_x F(x)) without checks; the Gaussian-Bernoulli RBM computes its hidden input once"
+    """(F(x), grad_x F(x)) without checks; the Gaussian-Bernoulli RBM computes its
+    hidden input once"""
     if not isinstance(params, GaussianRBM):
         return _continuous_free_energy(params, x), -_score(params, x)
     a, z = _gbrbm_hidden_input(params, x), (x - params.b) / params.sigma
@@ -517,7 +657,8 @@ def score(
     params,  # a continuous model: `Gaussian`, `GaussianRBM`, `ICA` or `LaplaceICA`
     x,  # points, (n_samples, n_visible) real
 ):
-    "The score grad_x log p~(x) = -grad_x E(x), one row per row of `x` (Z drops out, eq. eq-score)"
+    """The score grad_x log p~(x) = -grad_x E(x), one row per row of `x` (Z drops out,
+    eq. eq-score)"""
     params = check_params(params, CONTINUOUS_MODELS)
     return _score(params, check_data(params, x, "x"))
 
@@ -526,7 +667,8 @@ def free_energy_and_grad(
     params,  # a continuous model
     x,  # points, (n_samples, n_visible) real
 ):
-    "(F(x), grad_x F(x)) = (-log p~(x), -score(x)): what Langevin dynamics and HMC need, in one call"
+    """(F(x), grad_x F(x)) = (-log p~(x), -score(x)): what Langevin dynamics and HMC
+    need, in one call"""
     params = check_params(params, CONTINUOUS_MODELS)
     return _free_energy_and_grad(params, check_data(params, x, "x"))
 
@@ -535,7 +677,8 @@ def visible_mean(
     params,  # an `RBM` or a `GaussianRBM`
     h,  # hidden states, (n_samples, n_hidden) binary
 ):
-    "E[v | h]: p(v_i = 1 | h) for an `RBM`, b + sigma * (W h) for a `GaussianRBM` (whose p(v | h) has sd sigma)"
+    """E[v | h]: p(v_i = 1 | h) for an `RBM`, b + sigma * (W h) for a `GaussianRBM`
+    (whose p(v | h) has sd sigma)"""
     params = check_params(params, (RBM, GaussianRBM))
     h = check_binary(h, "h", params.c.shape[0])
     if isinstance(params, RBM):
@@ -556,7 +699,8 @@ def source_log_prob(
     params,  # an `ICA` or `LaplaceICA`: which source density
     s,  # source values, any shape
 ):
-    "log p_s(s) of the model's unit-variance source density, elementwise (eq. eq-ica-sources)"
+    """log p_s(s) of the model's unit-variance source density, elementwise (eq.
+    eq-ica-sources)"""
     return _source_log_p(_check_ica(params), _as_sources(s))
 
 
@@ -564,7 +708,8 @@ def source_score(
     params,  # an `ICA` or `LaplaceICA`
     s,  # source values, any shape
 ):
-    "psi(s) = d log p_s(s) / ds, elementwise; for the Laplacian -sqrt(2) sign(s), with psi(0) = 0"
+    """psi(s) = d log p_s(s) / ds, elementwise; for the Laplacian -sqrt(2) sign(s), with
+    psi(0) = 0"""
     return _source_psi(_check_ica(params), _as_sources(s))
 
 
@@ -572,7 +717,8 @@ def source_score_derivative(
     params,  # an `ICA` (hyperbolic-secant sources)
     s,  # source values, any shape
 ):
-    "psi'(s), elementwise: score matching's second derivative; the Laplacian has none (psi jumps at 0)"
+    """psi'(s), elementwise: score matching's second derivative; the Laplacian has none
+    (psi jumps at 0)"""
     if isinstance(params, LaplaceICA):
         raise TypeError(
             "params must be an ICA: source_score_derivative needs a smooth source "
@@ -584,11 +730,14 @@ def source_score_derivative(
 
 # %% ../nbs/00_models.ipynb #a404df22
 def init_gaussian_rbm(n_visible, n_hidden, rng=None, scale=0.01, data=None, sigma=1.0):
-    "A `GaussianRBM` with N(0, scale^2) weights, zero hidden biases, b = the data's means (or 0), fixed `sigma`"
+    """A `GaussianRBM` with N(0, scale^2) weights, zero hidden biases, b = the data's
+    means (or 0), fixed `sigma`"""
     n_visible = check_int(n_visible, "n_visible", minimum=1)
     n_hidden = check_int(n_hidden, "n_hidden", minimum=1)
     scale = check_real(scale, "scale", low=0)
-    if np.isscalar(sigma):  # one number for all units; check_real refuses bools and strings
+    if np.isscalar(
+        sigma
+    ):  # one number for all units; check_real refuses bools and strings
         sigma = check_real(sigma, "sigma")
     sigma = as_float_array(sigma, "sigma")
     if sigma.shape not in ((), (n_visible,)):
@@ -629,7 +778,8 @@ def log_unnormalized_grad(
     x,  # points, (n_samples, n_visible) real
     weights=None,  # one weight per row; default 1/n_samples (the mean)
 ):
-    "sum_r weights[r] grad_theta log p~(x_r) (eq. eq-param-grads), in the parameters' type; sigma's is zero"
+    """sum_r weights[r] grad_theta log p~(x_r) (eq. eq-param-grads), in the parameters'
+    type; sigma's is zero"""
     params = check_params(params, CONTINUOUS_MODELS)
     x = check_data(params, x, "x")
     w = _row_weights(weights, x.shape[0])

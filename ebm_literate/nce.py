@@ -15,13 +15,32 @@ import numpy as np
 from numba import njit
 
 from . import exact
-from .models import (BM, CONTINUOUS_MODELS, ICA, RBM, Gaussian, GaussianRBM,
-                                 LaplaceICA, as_float_array, check_binary, check_data,
-                                 check_int, check_param_tuple, check_params, check_real,
-                                 check_rng, log_sigmoid, log_unnormalized_grad,
-                                 logsumexp, n_visible, sigmoid, softplus_scalar,
-                                 _base_rate_logits, _check_positive_definite,
-                                 _free_energy)
+from ebm_literate.models import (
+    BM,
+    CONTINUOUS_MODELS,
+    ICA,
+    RBM,
+    Gaussian,
+    GaussianRBM,
+    LaplaceICA,
+    as_float_array,
+    check_binary,
+    check_data,
+    check_int,
+    check_param_tuple,
+    check_params,
+    check_real,
+    check_rng,
+    log_sigmoid,
+    log_unnormalized_grad,
+    logsumexp,
+    n_visible,
+    sigmoid,
+    softplus_scalar,
+    _base_rate_logits,
+    _check_positive_definite,
+    _free_energy,
+)
 from .exact import MAX_LISTED, _blockwise_log_unnorm
 from .gradient import ValueAndGrad, _no_state, _weighted_moments
 from .mcmc import _exp_nonpos
@@ -30,6 +49,7 @@ from .pseudolikelihood import _log1p_unit
 # %% ../nbs/10_nce.ipynb #ed661285
 class NormalizedBM(NamedTuple):
     "A `BM` with a learned log-normalizer: log p_model(x) = x'Wx/2 + b'x + log_norm"
+
     symmetric_W = True  # flatten_params lists W's upper triangle, as for a BM
     W: np.ndarray  # couplings, symmetric (n, n) with zero diagonal
     b: np.ndarray  # biases, shape (n,)
@@ -38,6 +58,7 @@ class NormalizedBM(NamedTuple):
 
 class NormalizedRBM(NamedTuple):
     "An `RBM` with a learned log-normalizer: log p_model(v) = -F(v) + log_norm"
+
     W: np.ndarray  # weights, shape (n_visible, n_hidden)
     b: np.ndarray  # visible biases, shape (n_visible,)
     c: np.ndarray  # hidden biases, shape (n_hidden,)
@@ -46,6 +67,7 @@ class NormalizedRBM(NamedTuple):
 
 class NormalizedGaussian(NamedTuple):
     "A `Gaussian` with a learned log-normalizer: log p_model(x) = -E(x) + log_norm"
+
     mu: np.ndarray  # mean, shape (n,)
     M: np.ndarray  # precision, shape (n, n)
     log_norm: np.ndarray  # c of eq. (eq-nce-model), shape (1,)
@@ -53,6 +75,7 @@ class NormalizedGaussian(NamedTuple):
 
 class NormalizedGaussianRBM(NamedTuple):
     "A `GaussianRBM` with a learned log-normalizer: log p_model(v) = -F(v) + log_norm"
+
     W: np.ndarray  # weights, shape (n_visible, n_hidden)
     b: np.ndarray  # visible means, shape (n_visible,)
     c: np.ndarray  # hidden biases, shape (n_hidden,)
@@ -62,41 +85,53 @@ class NormalizedGaussianRBM(NamedTuple):
 
 class NormalizedICA(NamedTuple):
     "An `ICA` model with a learned log-normalizer: log p~(x) + log_norm"
+
     B: np.ndarray  # unmixing matrix, shape (n, n)
     log_norm: np.ndarray  # c of eq. (eq-nce-model), shape (1,)
 
 
 class NormalizedLaplaceICA(NamedTuple):
     "A `LaplaceICA` model with a learned log-normalizer: log p~(x) + log_norm"
+
     B: np.ndarray  # unmixing matrix, shape (n, n)
     log_norm: np.ndarray  # c of eq. (eq-nce-model), shape (1,)
 
 
-NORMALIZED = {BM: NormalizedBM, RBM: NormalizedRBM, Gaussian: NormalizedGaussian,
-              GaussianRBM: NormalizedGaussianRBM, ICA: NormalizedICA,
-              LaplaceICA: NormalizedLaplaceICA}  # model type -> the type with c
+NORMALIZED = {
+    BM: NormalizedBM,
+    RBM: NormalizedRBM,
+    Gaussian: NormalizedGaussian,
+    GaussianRBM: NormalizedGaussianRBM,
+    ICA: NormalizedICA,
+    LaplaceICA: NormalizedLaplaceICA,
+}  # model type -> the type with c
 _MODEL = {v: k for k, v in NORMALIZED.items()}
 
 
-def normalized(params,  # a model of the book: `BM`, `RBM`, `GaussianRBM`, `ICA`, ...
-               log_norm=0.0,  # the starting log-normalizer c; -log Z of params if known
-               ):
+def normalized(
+    params,  # a model of the book: `BM`, `RBM`, `GaussianRBM`, `ICA`, ...
+    log_norm=0.0,  # the starting log-normalizer c; -log Z of params if known
+):
     "`params` with the log-normalizer c = `log_norm` as one more parameter"
     if type(params) not in NORMALIZED:
         names = ", ".join(k.__name__ for k in NORMALIZED)
-        raise TypeError(f"params must be a model, one of {names}; "
-                        f"got {type(params).__name__}")
+        raise TypeError(
+            f"params must be a model, one of {names}; got {type(params).__name__}"
+        )
     c = np.array([check_real(log_norm, "log_norm")])
     return NORMALIZED[type(params)](*check_param_tuple(params), c)
 
 
-def model_part(params,  # normalized parameters, such as a `NormalizedRBM`
-               ):
+def model_part(
+    params,  # normalized parameters, such as a `NormalizedRBM`
+):
     "The model inside normalized parameters, without its log-normalizer"
     if type(params) not in _MODEL:
         names = ", ".join(k.__name__ for k in _MODEL)
-        raise TypeError(f"params must be normalized parameters, one of {names} (make "
-                        f"them with normalized(model)), got {type(params).__name__}")
+        raise TypeError(
+            f"params must be normalized parameters, one of {names} (make "
+            f"them with normalized(model)), got {type(params).__name__}"
+        )
     return _MODEL[type(params)](*params[:-1])
 
 
@@ -122,49 +157,65 @@ def _component_log_probs(X, Q):
 
 class _Noise:
     "A noise distribution: checked `log_prob` and `sample` (`_log_prob`, `_sample`)"
+
     n_features = 0  # number of variables, set by each subclass
 
     def __new__(cls, *args, **kwargs):
         if not (hasattr(cls, "_log_prob") and hasattr(cls, "_sample")):
-            raise TypeError(f"{cls.__name__} is a base class without a distribution: use "
-                            f"a noise distribution such as BernoulliNoise or GaussianNoise, "
-                            f"or subclass it with n_features, _log_prob and _sample")
+            raise TypeError(
+                f"{cls.__name__} is a base class without a distribution: use "
+                f"a noise distribution such as BernoulliNoise or GaussianNoise, "
+                f"or subclass it with n_features, _log_prob and _sample"
+            )
         return super().__new__(cls)
 
-    def log_prob(self, x,  # points, (n_samples, n_features)
-                 ):
+    def log_prob(
+        self,
+        x,  # points, (n_samples, n_features)
+    ):
         "Exact log-probability (log-density) of each row of `x`"
         return self._log_prob(self._check_points(x, "x"))
 
-    def sample(self, n,  # number of samples
-               rng=None,  # seed or np.random.Generator
-               ):
+    def sample(
+        self,
+        n,  # number of samples
+        rng=None,  # seed or np.random.Generator
+    ):
         "`n` independent samples, (n, n_features) float64"
         return self._sample(check_int(n, "n", minimum=1), check_rng(rng))
 
 
 class BinaryNoise(_Noise):
     "Base of the noise distributions on {0,1}^n"
+
     def _check_points(self, x, name):
         return check_binary(x, name, self.n_features)
 
 # %% ../nbs/10_nce.ipynb #7b9419bf
 class BernoulliMixtureNoise(BinaryNoise):
     "A mixture of factorized Bernoulli distributions, eq. (eq-nce-mixture)"
-    def __init__(self, weights,  # mixing weights (K,), positive, summing to one
-                 probs,  # unit probabilities of the components, (K, n) in [0, 1]
-                 ):
+
+    def __init__(
+        self,
+        weights,  # mixing weights (K,), positive, summing to one
+        probs,  # unit probabilities of the components, (K, n) in [0, 1]
+    ):
         w = as_float_array(weights, "weights", ndim=1)
         Q = as_float_array(probs, "probs", ndim=2)
         if Q.shape[0] != w.shape[0] or Q.shape[1] == 0:
-            raise ValueError(f"probs must have shape (K, n_features) with K = {len(w)} "
-                             f"like weights and n_features >= 1, got {Q.shape}")
+            raise ValueError(
+                f"probs must have shape (K, n_features) with K = {len(w)} "
+                f"like weights and n_features >= 1, got {Q.shape}"
+            )
         if w.min() <= 0 or abs(w.sum() - 1) > 1e-9:
-            raise ValueError(f"weights must be positive and sum to one, got values in "
-                             f"[{w.min()}, {w.max()}] summing to {w.sum()}")
+            raise ValueError(
+                f"weights must be positive and sum to one, got values in "
+                f"[{w.min()}, {w.max()}] summing to {w.sum()}"
+            )
         if Q.min() < 0 or Q.max() > 1:
-            raise ValueError(f"probs must lie in [0, 1], got values in "
-                             f"[{Q.min()}, {Q.max()}]")
+            raise ValueError(
+                f"probs must lie in [0, 1], got values in [{Q.min()}, {Q.max()}]"
+            )
         self.weights, self.probs, self.n_features = w / w.sum(), Q, Q.shape[1]
 
     def _log_prob(self, X):
@@ -176,12 +227,14 @@ class BernoulliMixtureNoise(BinaryNoise):
         return (rng.random((n, self.n_features)) < self.probs[k]).astype(np.float64)
 
     @classmethod
-    def fit(cls, X,  # binary data, (n_samples, n_features)
-            n_components,  # number of components K
-            n_iter=50,  # EM iterations
-            prior=1.0,  # pseudo-counts a that keep the probabilities off 0 and 1
-            rng=None,  # seed or np.random.Generator for the first responsibilities
-            ):
+    def fit(
+        cls,
+        X,  # binary data, (n_samples, n_features)
+        n_components,  # number of components K
+        n_iter=50,  # EM iterations
+        prior=1.0,  # pseudo-counts a that keep the probabilities off 0 and 1
+        rng=None,  # seed or np.random.Generator for the first responsibilities
+    ):
         "A mixture fitted to `X` by EM, starting from random responsibilities"
         X = check_binary(X, "X")
         K = check_int(n_components, "n_components", minimum=1, maximum=X.shape[0])
@@ -203,12 +256,18 @@ class BernoulliMixtureNoise(BinaryNoise):
 # %% ../nbs/10_nce.ipynb #2d64c1c7
 class BernoulliNoise(BernoulliMixtureNoise):
     "Factorized Bernoulli noise prod_i p_i^x_i (1 - p_i)^(1 - x_i): one component"
-    def __init__(self, p,  # unit probabilities, (n_features,) in [0, 1]
-                 ):
+
+    def __init__(
+        self,
+        p,  # unit probabilities, (n_features,) in [0, 1]
+    ):
         p = as_float_array(p, "p", ndim=1)
         if p.size == 0 or p.min() < 0 or p.max() > 1:
-            raise ValueError(f"p must hold one probability in [0, 1] per unit, at least one, "
-                             f"got {p.size} values" + (f" in [{p.min()}, {p.max()}]" if p.size else ""))
+            raise ValueError(
+                f"p must hold one probability in [0, 1] per unit, at least one, "
+                f"got {p.size} values"
+                + (f" in [{p.min()}, {p.max()}]" if p.size else "")
+            )
         super().__init__(np.ones(1), p[None, :])
 
     @property
@@ -217,9 +276,11 @@ class BernoulliNoise(BernoulliMixtureNoise):
         return self.probs[0]
 
     @classmethod
-    def from_data(cls, X,  # binary data, (n_samples, n_features)
-                  eps=None,  # clip means to [eps, 1 - eps]; default 1 / (n_samples + 2)
-                  ):
+    def from_data(
+        cls,
+        X,  # binary data, (n_samples, n_features)
+        eps=None,  # clip means to [eps, 1 - eps]; default 1 / (n_samples + 2)
+    ):
         "The data's unit means, kept away from 0 and 1"
         X = check_binary(X, "X")
         if eps is not None:
@@ -227,8 +288,10 @@ class BernoulliNoise(BernoulliMixtureNoise):
         return cls(sigmoid(_base_rate_logits(X, X.shape[1], "X", eps)))
 
     @classmethod
-    def uniform(cls, n,  # number of units
-                ):
+    def uniform(
+        cls,
+        n,  # number of units
+    ):
         "The uniform distribution on {0,1}^n"
         return cls(np.full(check_int(n, "n", minimum=1), 0.5))
 
@@ -238,16 +301,21 @@ class BernoulliNoise(BernoulliMixtureNoise):
 # %% ../nbs/10_nce.ipynb #3faf2b26
 class ModelNoise(BinaryNoise):
     "An earlier `BM` or `RBM` as noise, exact: the states of one layer are listed"
-    def __init__(self, params,  # a `BM` or an `RBM` with at most 20 units in a layer
-                 ):
+
+    def __init__(
+        self,
+        params,  # a `BM` or an `RBM` with at most 20 units in a layer
+    ):
         self.params = params = check_params(params)
         self.n_features = n = n_visible(params)
         self._hidden = isinstance(params, RBM) and params.c.shape[0] < n  # list it
         m = params.c.shape[0] if self._hidden else n
         if 2.0**m > MAX_LISTED:
-            raise ValueError(f"params must have at most 20 units in one of its layers: "
-                             f"ModelNoise lists the 2^{m} = {2.0**m:.3g} states of the "
-                             f"model's smaller layer, more than {MAX_LISTED:.3g}")
+            raise ValueError(
+                f"params must have at most 20 units in one of its layers: "
+                f"ModelNoise lists the 2^{m} = {2.0**m:.3g} states of the "
+                f"model's smaller layer, more than {MAX_LISTED:.3g}"
+            )
         logp = _blockwise_log_unnorm(params, m, "hidden" if self._hidden else "visible")
         self.log_z = float(logsumexp(logp))
         self._p, self._m = np.exp(logp - self.log_z), m
@@ -270,18 +338,24 @@ class ModelNoise(BinaryNoise):
 # %% ../nbs/10_nce.ipynb #b68d03f2
 class ContinuousNoise(_Noise):
     "Base of the noise distributions on R^n, with densities"
+
     def _check_points(self, x, name):
         x = as_float_array(x, name, ndim=2)
         if x.shape[0] == 0 or x.shape[1] != self.n_features:
-            raise ValueError(f"{name} must have shape (n_samples, {self.n_features}) "
-                             f"with n_samples >= 1, got {x.shape}")
+            raise ValueError(
+                f"{name} must have shape (n_samples, {self.n_features}) "
+                f"with n_samples >= 1, got {x.shape}"
+            )
         return x
 
 
 class ContinuousModelNoise(ContinuousNoise):
     "A continuous model with an exact log Z and exact samples as noise: Gaussian, ..."
-    def __init__(self, params,  # a `Gaussian`, `GaussianRBM` (few hidden units) or ICA
-                 ):
+
+    def __init__(
+        self,
+        params,  # a `Gaussian`, `GaussianRBM` (few hidden units) or ICA
+    ):
         self.params = check_params(params, CONTINUOUS_MODELS)
         self.n_features = n_visible(self.params)
         self.log_z = exact.log_partition(self.params)
@@ -299,37 +373,47 @@ class ContinuousModelNoise(ContinuousNoise):
 
 class GaussianNoise(ContinuousModelNoise):
     "Gaussian noise N(mean, cov), eq. (eq-nce-gaussian-noise)"
-    def __init__(self, mean,  # (n,)
-                 cov,  # (n, n), symmetric positive definite
-                 ):
+
+    def __init__(
+        self,
+        mean,  # (n,)
+        cov,  # (n, n), symmetric positive definite
+    ):
         mean = as_float_array(mean, "mean", ndim=1)
         cov = as_float_array(cov, "cov", ndim=2)
         if mean.size == 0:
             raise ValueError("mean must have at least one component, got shape (0,)")
         if cov.shape != (mean.size, mean.size):
-            raise ValueError(f"cov must have shape ({mean.size}, {mean.size}) to match "
-                             f"mean, got {cov.shape}")
+            raise ValueError(
+                f"cov must have shape ({mean.size}, {mean.size}) to match "
+                f"mean, got {cov.shape}"
+            )
         if np.abs(cov - cov.T).max() > 1e-12 * np.abs(cov).max():
-            raise ValueError("cov must be symmetric, got a matrix with largest "
-                             f"|cov - cov'| = {np.abs(cov - cov.T).max():.3g}")
+            raise ValueError(
+                "cov must be symmetric, got a matrix with largest "
+                f"|cov - cov'| = {np.abs(cov - cov.T).max():.3g}"
+            )
         _check_positive_definite(cov, "cov")
         self.mean, self.cov = mean, cov
         super().__init__(Gaussian(mean, np.linalg.inv(cov)))
 
     @classmethod
-    def from_data(cls, X,  # data, (n_samples, n_features) real, n_samples > n_features
-                  ):
+    def from_data(
+        cls,
+        X,  # data, (n_samples, n_features) real, n_samples > n_features
+    ):
         "The Gaussian with the data's mean and covariance"
         X = as_float_array(X, "X", ndim=2)
         if X.shape[0] <= X.shape[1]:
-            raise ValueError(f"X must have more rows than columns for a covariance of "
-                             f"full rank, got shape {X.shape}")
+            raise ValueError(
+                f"X must have more rows than columns for a covariance of "
+                f"full rank, got shape {X.shape}"
+            )
         cov = np.cov(X, rowvar=False, bias=True)
         return cls(X.mean(axis=0), 0.5 * (cov + cov.T))  # exactly symmetric
 
     def __repr__(self):
         return f"GaussianNoise({self.n_features} variables)"
-
 
 # %% ../nbs/10_nce.ipynb #2d14cfa5
 def _nce_reference(params, X, Y, log_pn_X, log_pn_Y):
@@ -426,8 +510,9 @@ def _nce(params, V, m, log_pn, want_grad=True):
     if isinstance(params, NormalizedLaplaceICA):
         B, log_norm = params
         if B.shape != (V.shape[1], V.shape[1]):  # guards the kernel's memory
-            raise ValueError(f"params.B must have shape {(V.shape[1],) * 2}, "
-                             f"got {B.shape}")
+            raise ValueError(
+                f"params.B must have shape {(V.shape[1],) * 2}, got {B.shape}"
+            )
         lin = (log_norm[0] - log_nu) - log_pn
         value, G, dc = _nce_laplace_rows(V, B, lin, m, want_grad)
         grads = NormalizedLaplaceICA(G, np.array([dc])) if want_grad else None
@@ -436,8 +521,9 @@ def _nce(params, V, m, log_pn, want_grad=True):
         value, grads = _nce_reference(params, V[:m], V[m:], log_pn[:m], log_pn[m:])
         return ValueAndGrad(value, grads if want_grad else None)
     W, b, log_norm = params  # a Boltzmann machine: NumPy with BLAS is the fast version
-    logit = (0.5 * np.einsum("si,si->s", V @ W, V) + V @ b
-             + (log_norm[0] - log_nu) - log_pn)
+    logit = (
+        0.5 * np.einsum("si,si->s", V @ W, V) + V @ b + (log_norm[0] - log_nu) - log_pn
+    )
     value = (log_sigmoid(logit[:m]).sum() + log_sigmoid(-logit[m:]).sum()) / m
     if not want_grad:
         return ValueAndGrad(float(value), None)
@@ -456,8 +542,10 @@ def _nce_hidden(params, V, m, lin, want_grad):
         Vs, lin = V / sigma, lin - 0.5 * np.sum(((V - b) / sigma) ** 2, axis=1)
     U = Vs @ W
     if c.shape[0] != U.shape[1]:  # guards the kernel's memory; callers check shapes
-        raise ValueError(f"params.c must have {U.shape[1]} entries like W's columns, "
-                         f"got {c.shape[0]}")
+        raise ValueError(
+            f"params.c must have {U.shape[1]} entries like W's columns, "
+            f"got {c.shape[0]}"
+        )
     value, w = _nce_rows(U, c, lin, m, 1.0 / m, want_grad)
     if not want_grad:
         return ValueAndGrad(float(value), None)
@@ -465,12 +553,15 @@ def _nce_hidden(params, V, m, lin, want_grad):
     if isinstance(params, NormalizedRBM):
         return ValueAndGrad(float(value), NormalizedRBM(gW, w @ V, gc, gZ))
     gb = (w @ (V - b)) / sigma**2
-    return ValueAndGrad(float(value),
-                        NormalizedGaussianRBM(gW, gb, gc, np.zeros_like(sigma), gZ))
+    return ValueAndGrad(
+        float(value), NormalizedGaussianRBM(gW, gb, gc, np.zeros_like(sigma), gZ)
+    )
 
 # %% ../nbs/10_nce.ipynb #fa249188
-_NOISE_KIND = {t: BinaryNoise if t in (NormalizedBM, NormalizedRBM) else ContinuousNoise
-               for t in _MODEL}  # the kind of noise each normalized type needs
+_NOISE_KIND = {
+    t: BinaryNoise if t in (NormalizedBM, NormalizedRBM) else ContinuousNoise
+    for t in _MODEL
+}  # the kind of noise each normalized type needs
 
 
 def _check_pair(params, noise):
@@ -478,11 +569,15 @@ def _check_pair(params, noise):
     params = check_normalized(params)
     kind, n = _NOISE_KIND[type(params)], n_visible(model_part(params))
     if not isinstance(noise, _Noise):
-        raise TypeError(f"noise must be a noise distribution such as BernoulliNoise or "
-                        f"GaussianNoise, got {type(noise).__name__}")
+        raise TypeError(
+            f"noise must be a noise distribution such as BernoulliNoise or "
+            f"GaussianNoise, got {type(noise).__name__}"
+        )
     if not isinstance(noise, kind) or noise.n_features != n:
-        raise ValueError(f"noise must be a {kind.__name__} over {n} variables to match "
-                         f"the model, got {noise!r}")
+        raise ValueError(
+            f"noise must be a {kind.__name__} over {n} variables to match "
+            f"the model, got {noise!r}"
+        )
     return params
 
 
@@ -498,20 +593,24 @@ def _with_noise(noise, batch, Y, log_pn_Y, name="batch"):
             f"the noise {noise!r} gives probability zero to {name}[{i}]: NCE needs "
             f"noise that is positive wherever the data are (there the classifier calls "
             f"every point data whatever the model says, and leaves the model "
-            f"unconstrained); " + (
+            f"unconstrained); "
+            + (
                 "mix in a component that reaches every state, e.g. "
                 "BernoulliMixtureNoise with a uniform component"
-                if isinstance(noise, BinaryNoise) else
-                "use a noise whose density is positive on all of R^n, e.g. "
-                "GaussianNoise.from_data"))
+                if isinstance(noise, BinaryNoise)
+                else "use a noise whose density is positive on all of R^n, e.g. "
+                "GaussianNoise.from_data"
+            )
+        )
     return V, log_pn
 
 
-def nce_value_and_grad(params,  # normalized parameters, e.g. a `NormalizedRBM`
-                       data,  # data, (T_d, n), binary for a BM or RBM
-                       noise_samples,  # samples of `noise`, (T_n, n); nu = T_n / T_d
-                       noise,  # the noise distribution they were drawn from
-                       ) -> ValueAndGrad:
+def nce_value_and_grad(
+    params,  # normalized parameters, e.g. a `NormalizedRBM`
+    data,  # data, (T_d, n), binary for a BM or RBM
+    noise_samples,  # samples of `noise`, (T_n, n); nu = T_n / T_d
+    noise,  # the noise distribution they were drawn from
+) -> ValueAndGrad:
     "J_T of eq. (eq-nce-objective) for the given samples, and its gradient"
     params = _check_pair(params, noise)
     model = model_part(params)
@@ -521,11 +620,12 @@ def nce_value_and_grad(params,  # normalized parameters, e.g. a `NormalizedRBM`
     return _nce(params, V, data.shape[0], log_pn)
 
 
-def data_probability(params,  # normalized parameters, e.g. a `NormalizedRBM`
-                     x,  # points, (n_samples, n), binary for a BM or RBM
-                     noise,  # the noise distribution
-                     nu=1.0,  # noise samples per data sample
-                     ):
+def data_probability(
+    params,  # normalized parameters, e.g. a `NormalizedRBM`
+    x,  # points, (n_samples, n), binary for a BM or RBM
+    noise,  # the noise distribution
+    nu=1.0,  # noise samples per data sample
+):
     "h(x) of eq. (eq-nce-posterior): the classifier's probability that a row is data"
     params = _check_pair(params, noise)
     model = model_part(params)
@@ -537,14 +637,19 @@ def data_probability(params,  # normalized parameters, e.g. a `NormalizedRBM`
 # %% ../nbs/10_nce.ipynb #c27b6605
 class NCE:
     "Noise-contrastive estimation: a logistic classifier of data against nu-fold noise"
-    def __init__(self, noise,  # a noise distribution such as `BernoulliNoise`
-                 nu=1.0,  # noise samples per data sample, > 0
-                 seed=0,  # seed of the fixed noise of `objective` and `value_and_grad`
-                 ):
+
+    def __init__(
+        self,
+        noise,  # a noise distribution such as `BernoulliNoise`
+        nu=1.0,  # noise samples per data sample, > 0
+        seed=0,  # seed of the fixed noise of `objective` and `value_and_grad`
+    ):
         if not isinstance(noise, (BinaryNoise, ContinuousNoise)):
-            raise TypeError(f"noise must be a noise distribution such as "
-                            f"BernoulliNoise, ModelNoise or GaussianNoise, "
-                            f"got {type(noise).__name__}")
+            raise TypeError(
+                f"noise must be a noise distribution such as "
+                f"BernoulliNoise, ModelNoise or GaussianNoise, "
+                f"got {type(noise).__name__}"
+            )
         self.noise, self.nu = noise, check_real(nu, "nu", low=0, low_open=True)
         self.seed = check_int(seed, "seed", minimum=0)
         self._fixed = {}
@@ -564,18 +669,22 @@ class NCE:
         params = _check_pair(params, self.noise)
         return params, check_data(model_part(params), batch, "batch")
 
-    def check_state(self, params,  # normalized parameters, e.g. a `NormalizedRBM`
-                    state,  # must be None: NCE keeps no state
-                    ):
+    def check_state(
+        self,
+        params,  # normalized parameters, e.g. a `NormalizedRBM`
+        state,  # must be None: NCE keeps no state
+    ):
         "Check `params` and their match with the noise; NCE keeps no state"
         _check_pair(params, self.noise)
         return _no_state(self, state)
 
-    def grad(self, params,  # normalized parameters, e.g. a `NormalizedRBM`
-             batch,  # minibatch, (m, n), binary for a BM or RBM
-             state=None,  # must be None
-             rng=None,  # seed or np.random.Generator for the fresh noise
-             ):
+    def grad(
+        self,
+        params,  # normalized parameters, e.g. a `NormalizedRBM`
+        batch,  # minibatch, (m, n), binary for a BM or RBM
+        state=None,  # must be None
+        rng=None,  # seed or np.random.Generator for the fresh noise
+    ):
         "(gradient of J_T against nu m fresh noise samples, state): an ascent direction"
         params, batch = self._checked(params, batch)
         self.check_state(params, state)
@@ -590,16 +699,20 @@ class NCE:
         V, log_pn = _with_noise(self.noise, batch, Y, self.noise._log_prob(Y))
         return _nce(params, V, batch.shape[0], log_pn).grads
 
-    def objective(self, params,  # normalized parameters, e.g. a `NormalizedRBM`
-                  batch,  # data, (m, n), binary for a BM or RBM
-                  ):
+    def objective(
+        self,
+        params,  # normalized parameters, e.g. a `NormalizedRBM`
+        batch,  # data, (m, n), binary for a BM or RBM
+    ):
         "J_T of eq. (eq-nce-objective) against the fixed noise sample (to be maximized)"
         params, batch = self._checked(params, batch)
         return self._value_and_grad(params, batch, want_grad=False).value
 
-    def value_and_grad(self, params,  # normalized parameters, e.g. a `NormalizedRBM`
-                       batch,  # data, (m, n), binary for a BM or RBM
-                       ) -> ValueAndGrad:
+    def value_and_grad(
+        self,
+        params,  # normalized parameters, e.g. a `NormalizedRBM`
+        batch,  # data, (m, n), binary for a BM or RBM
+    ) -> ValueAndGrad:
         "J_T against the fixed noise sample and its gradient: a deterministic objective"
         return self._value_and_grad(*self._checked(params, batch))
 

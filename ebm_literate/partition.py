@@ -15,113 +15,206 @@ import numpy as np
 from numba import int64, njit, prange
 from scipy.optimize import brentq
 
-from .models import (RBM, as_float_array, check_binary, check_bool, check_int, check_params, check_real,
-                                 check_rng, log_sigmoid, logsumexp, n_visible, sigmoid, softplus, _free_energy,
-                                 _base_rate_logits)
-from .mcmc import (PARALLEL_MIN_WORK, rng_states, _bounds, _exp_nonpos, _fill_uniform, _gemm, _parallel, _progress,
-                               _rbm_grid, _sigmoid, _single_threaded_blas, _taylor_exp, _tile_bounds, _to_uniform,
-                               _xoshiro_next)
+from ebm_literate.models import (
+    RBM,
+    as_float_array,
+    check_binary,
+    check_bool,
+    check_int,
+    check_params,
+    check_real,
+    check_rng,
+    log_sigmoid,
+    logsumexp,
+    n_visible,
+    sigmoid,
+    softplus,
+    _free_energy,
+    _base_rate_logits,
+)
+from ebm_literate.mcmc import (
+    PARALLEL_MIN_WORK,
+    rng_states,
+    _bounds,
+    _exp_nonpos,
+    _fill_uniform,
+    _gemm,
+    _parallel,
+    _progress,
+    _rbm_grid,
+    _sigmoid,
+    _single_threaded_blas,
+    _taylor_exp,
+    _tile_bounds,
+    _to_uniform,
+    _xoshiro_next,
+)
 
 # %% ../nbs/11_partition.ipynb #c11a221f
 class LogZEstimate(NamedTuple):
     "An estimate of log Z with its standard error and the importance weights behind it"
-    log_z: float              # estimate of log Z of the target model
-    stderr: float             # standard error of `log_z` (delta method on the mean weight)
-    ess: float                # effective sample size of the weights, (sum w)^2 / sum w^2, between 1 and their number
-    log_weights: np.ndarray   # log importance weight of each sample or chain
-    log_z_base: float         # exact log Z of the base (proposal) distribution
-    reverse: bool             # True for reverse AIS, whose weights estimate Z_base / Z instead of Z / Z_base
-    samples: np.ndarray       # final state of each chain (n_chains, n_visible); None for simple importance sampling
+
+    log_z: float  # estimate of log Z of the target model
+    stderr: float  # standard error of `log_z` (delta method on the mean weight)
+    # effective sample size of the weights, (sum w)^2 / sum w^2, between 1 and their number
+    ess: float
+    log_weights: np.ndarray  # log importance weight of each sample or chain
+    log_z_base: float  # exact log Z of the base (proposal) distribution
+    # True for reverse AIS, whose weights estimate Z_base / Z instead of Z / Z_base
+    reverse: bool
+    # final state of each chain (n_chains, n_visible); None for simple importance sampling
+    samples: np.ndarray
+
 
 def _weight_stats(log_w):
-    "(log of the mean weight, delta-method standard error of that log, effective sample size)"
+    """(log of the mean weight, delta-method standard error of that log, effective
+    sample size)"""
     m = log_w.max()
     w = np.exp(log_w - m)
     mean = w.mean()
-    return float(m + np.log(mean)), float(w.std(ddof=1) / (np.sqrt(w.size) * mean)), float(w.sum()**2 / (w @ w))
+    return (
+        float(m + np.log(mean)),
+        float(w.std(ddof=1) / (np.sqrt(w.size) * mean)),
+        float(w.sum() ** 2 / (w @ w)),
+    )
+
 
 def _estimate(log_w, log_z0, samples, reverse=False):
     lm, se, ess = _weight_stats(log_w)
-    return LogZEstimate(log_z0 - lm if reverse else log_z0 + lm, se, ess, log_w, float(log_z0), reverse, samples)
+    return LogZEstimate(
+        log_z0 - lm if reverse else log_z0 + lm,
+        se,
+        ess,
+        log_w,
+        float(log_z0),
+        reverse,
+        samples,
+    )
+
 
 def _check_base(base, n):
-    if base is None: return np.zeros(n)
+    if base is None:
+        return np.zeros(n)
     base = as_float_array(base, "base", ndim=1)
     if base.shape != (n,):
-        raise ValueError(f"base must hold one logit per visible unit, shape ({n},), got shape {base.shape}")
+        raise ValueError(
+            f"base must hold one logit per visible unit, shape ({n},), got shape "
+            f"{base.shape}"
+        )
     return base
 
-def base_rate_logits(data, # binary data (n_samples, n_visible) the base model is fitted to
-                     eps=None, # unit means are clipped to [eps, 1 - eps]; default 1 / (n_samples + 2)
-                    ):
-    "Logits of the factorized Bernoulli 'base-rate' model fitted to `data`: the log-odds of each unit's mean"
+
+def base_rate_logits(
+    data,  # binary data (n_samples, n_visible) the base model is fitted to
+    eps=None,  # unit means are clipped to [eps, 1 - eps]; default 1 / (n_samples + 2)
+):
+    """Logits of the factorized Bernoulli 'base-rate' model fitted to `data`: the
+    log-odds of each unit's mean"""
     data = check_binary(data, "data")
     return _base_rate_logits(data, data.shape[1], eps=eps)
 
-def importance_sampling(params,     # a `BM` or an `RBM`
-                        n_samples,  # number of draws from the proposal, at least 2
-                        rng=None,   # anything `np.random.default_rng` accepts
-                        base=None,  # logits (n_visible,) of the factorized Bernoulli proposal; default 0 (uniform)
-                        chunk=2**22,# draws are made in blocks of about this many numbers, to bound memory
-                       ) -> LogZEstimate:
+
+def importance_sampling(
+    params,  # a `BM` or an `RBM`
+    n_samples,  # number of draws from the proposal, at least 2
+    rng=None,  # anything `np.random.default_rng` accepts
+    # logits (n_visible,) of the factorized Bernoulli proposal; default 0 (uniform)
+    base=None,
+    chunk=2**22,  # draws are made in blocks of about this many numbers, to bound memory
+) -> LogZEstimate:
     "Simple importance sampling of log Z from a factorized Bernoulli proposal"
     params = check_params(params)
     n = n_visible(params)
-    n_samples, chunk = check_int(n_samples, "n_samples", 2), check_int(chunk, "chunk", 1)
+    n_samples, chunk = (
+        check_int(n_samples, "n_samples", 2),
+        check_int(chunk, "chunk", 1),
+    )
     base = _check_base(base, n)
     rng, p = check_rng(rng), sigmoid(base)
     log_w, step = np.empty(n_samples), max(1, chunk // n)
     for lo in range(0, n_samples, step):
         x = (rng.random((min(step, n_samples - lo), n)) < p).astype(np.float64)
-        log_w[lo:lo + len(x)] = -_free_energy(params, x) - x @ base      # log p~(x) - log q~(x)
+        log_w[lo : lo + len(x)] = (
+            -_free_energy(params, x) - x @ base
+        )  # log p~(x) - log q~(x)
     return _estimate(log_w, softplus(base).sum(), None)
 
 # %% ../nbs/11_partition.ipynb #a674a726
 def check_betas(betas):
-    "`betas` as a float64 array rising strictly from 0 to 1, or a ValueError that says what is wrong"
+    """`betas` as a float64 array rising strictly from 0 to 1, or a ValueError that says
+    what is wrong"""
     b = as_float_array(betas, "betas", ndim=1)
     if b.shape[0] < 2:
-        raise ValueError(f"betas must hold at least two values (0 and 1), got {b.shape[0]}")
+        raise ValueError(
+            f"betas must hold at least two values (0 and 1), got {b.shape[0]}"
+        )
     if b[0] != 0.0 or b[-1] != 1.0:
-        raise ValueError(f"betas must start at 0 and end at 1, got betas[0] = {b[0]} and betas[-1] = {b[-1]}")
+        raise ValueError(
+            f"betas must start at 0 and end at 1, got betas[0] = {b[0]} and betas[-1] "
+            f"= {b[-1]}"
+        )
     d = np.diff(b)
     if np.any(d <= 0):
         k = int(np.flatnonzero(d <= 0)[0])
-        raise ValueError(f"betas must rise strictly, got betas[{k}] = {b[k]} and betas[{k + 1}] = {b[k + 1]}")
+        raise ValueError(
+            f"betas must rise strictly, got betas[{k}] = {b[k]} and betas[{k + 1}] = "
+            f"{b[k + 1]}"
+        )
     return b
 
-def linear_betas(n_steps): # number of annealing steps K (the schedule has K + 1 values)
+
+def linear_betas(
+    n_steps,
+):  # number of annealing steps K (the schedule has K + 1 values)
     "K + 1 equally spaced inverse temperatures from 0 to 1"
     return np.linspace(0.0, 1.0, check_int(n_steps, "n_steps", 1) + 1)
 
-def piecewise_betas(edges, # breakpoints rising from 0 to 1, e.g. (0, 0.5, 0.9, 1)
-                    steps, # number of equal steps within each piece
-                   ):
-    "A schedule that is linear within each piece [edges[i], edges[i+1]], with steps[i] steps there"
+
+def piecewise_betas(
+    edges,  # breakpoints rising from 0 to 1, e.g. (0, 0.5, 0.9, 1)
+    steps,  # number of equal steps within each piece
+):
+    """A schedule that is linear within each piece [edges[i], edges[i+1]], with steps[i]
+    steps there"""
     edges = check_betas(edges)
     if isinstance(steps, (str, bytes)) or not hasattr(steps, "__len__"):
-        raise TypeError(f"steps must be a sequence of step counts, one per piece, got {type(steps).__name__}")
+        raise TypeError(
+            f"steps must be a sequence of step counts, one per piece, got "
+            f"{type(steps).__name__}"
+        )
     if len(steps) != len(edges) - 1:
-        raise ValueError(f"steps must give one count per piece ({len(edges) - 1}), got {len(steps)}")
+        raise ValueError(
+            f"steps must give one count per piece ({len(edges) - 1}), got {len(steps)}"
+        )
     steps = [check_int(s, f"steps[{i}]", 1) for i, s in enumerate(steps)]
-    parts = [np.linspace(lo, hi, s, endpoint=False) for lo, hi, s in zip(edges[:-1], edges[1:], steps)]
+    parts = [
+        np.linspace(lo, hi, s, endpoint=False)
+        for lo, hi, s in zip(edges[:-1], edges[1:], steps)
+    ]
     return np.concatenate(parts + [np.ones(1)])
 
-def salakhutdinov_murray_betas(n_steps=14500): # total steps; 14,500 is the published schedule
-    "Schedule of Salakhutdinov & Murray (2008): steps in proportion 500 : 4000 : 10000 on [0, .5], [.5, .9], [.9, 1]"
+
+def salakhutdinov_murray_betas(
+    n_steps=14500,
+):  # total steps; 14,500 is the published schedule
+    """Schedule of Salakhutdinov & Murray (2008): steps in proportion 500 : 4000 : 10000
+    on [0, .5], [.5, .9], [.9, 1]"""
     n_steps = check_int(n_steps, "n_steps", 3)
     s1 = max(1, round(n_steps * 500 / 14500))
     s2 = max(1, round(n_steps * 4000 / 14500))
     return piecewise_betas((0.0, 0.5, 0.9, 1.0), (s1, s2, n_steps - s1 - s2))
 
+
 def _base_log_z(params, base):
-    "log Z_0 of the AIS base model: independent visible units with logits `base`; for an RBM also 2^n_hidden"
+    """log Z_0 of the AIS base model: independent visible units with logits `base`; for
+    an RBM also 2^n_hidden"""
     extra = params.c.shape[0] * np.log(2.0) if isinstance(params, RBM) else 0.0
     return float(softplus(base).sum() + extra)
 
 # %% ../nbs/11_partition.ipynb #31c838ba
 def _rbm_ais_numpy(W, b, c, base, betas, v, uniforms):
-    "NumPy reference of `_rbm_ais_kernel`: (log-weights without log Z_0, final v); `uniforms(m)` -> next (n_chains, m)"
+    """NumPy reference of `_rbm_ais_kernel`: (log-weights without log Z_0, final v);
+    `uniforms(m)` -> next (n_chains, m)"""
     log_w = np.zeros(v.shape[0])
     K = len(betas) - 1
     for k in range(1, K + 1):
@@ -131,20 +224,23 @@ def _rbm_ais_numpy(W, b, c, base, betas, v, uniforms):
         if k < K:
             h = (uniforms(W.shape[1]) < sigmoid(betas[k] * x)).astype(np.float64)
             bias = betas[k] * b + (1.0 - betas[k]) * base
-            v = (uniforms(W.shape[0]) < sigmoid(betas[k] * (h @ W.T) + bias)).astype(np.float64)
+            v = (uniforms(W.shape[0]) < sigmoid(betas[k] * (h @ W.T) + bias)).astype(
+                np.float64
+            )
     return log_w, v
 
 # %% ../nbs/11_partition.ipynb #6dc2e457
 @njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
 def _row_reduce(v, db, lin, num, den):
-    "(v . db + sum(lin), log(prod num / prod den)) for rows with num, den in [1, 2]; reassociated so it vectorizes"
+    """(v . db + sum(lin), log(prod num / prod den)) for rows with num, den in [1, 2];
+    reassociated so it vectorizes"""
     s = 0.0
     for j in range(v.shape[0]):
         s += v[j] * db[j]
     for j in range(lin.shape[0]):
         s += lin[j]
     out = 0.0
-    for lo in range(0, num.shape[0], 512):       # each partial product stays below 2^512
+    for lo in range(0, num.shape[0], 512):  # each partial product stays below 2^512
         pn = 1.0
         pd = 1.0
         for j in range(lo, min(lo + 512, num.shape[0])):
@@ -153,9 +249,11 @@ def _row_reduce(v, db, lin, num, den):
         out += np.log(pn / pd)
     return s, out
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _visible_row(Y, a, bias, V, states, i):
-    "chain i: V[i, j] <- 1{u < sigmoid(a Y[i, j] + bias[j])}; the uniforms first, then one SIMD pass"
+    """chain i: V[i, j] <- 1{u < sigmoid(a Y[i, j] + bias[j])}; the uniforms first, then
+    one SIMD pass"""
     s0, s1, s2, s3 = states[i, 0], states[i, 1], states[i, 2], states[i, 3]
     for j in range(Y.shape[1]):
         r, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
@@ -166,26 +264,40 @@ def _visible_row(Y, a, bias, V, states, i):
         t = _exp_nonpos(-abs(z))
         V[i, j] = 1.0 if V[i, j] * (1.0 + t) < (1.0 if z >= 0.0 else t) else 0.0
 
+
 @njit(cache=True, error_model="numpy")
 def _visible_ser(Y, a, bias, V, states):
     for i in range(Y.shape[0]):
         _visible_row(Y, a, bias, V, states, i)
 
+
 @njit(cache=True, inline="always", error_model="numpy")
-def _ais_hidden_tile(v, W, c, db, a_new, a_old, sample, small, UH, H, X, D, L, S, r0, r1, j0, j1, u):
+def _ais_hidden_tile(
+    v, W, c, db, a_new, a_old, sample, small, UH, H, X, D, L, S, r0, r1, j0, j1, u
+):
     """x = v W + c on the tile's chains r0..r1-1 and hidden units j0..j1-1: the increment's partial sums over these
     units into S[2u] (linear part) and S[2u + 1] (log part), S[-1] <- v . db (first unit block), H sampled at a_new"""
-    _gemm(v[r0:r1], W[:, j0:j1], X[r0:r1, j0:j1])      # product 1: pre-activations
+    _gemm(v[r0:r1], W[:, j0:j1], X[r0:r1, j0:j1])  # product 1: pre-activations
     d = a_new - a_old
     cb = c[j0:j1]
-    for i in range(r0, r1):                             # rows as contiguous views indexed from 0: SIMD loops
-        xr, hr, ur, lr, dr = X[i, j0:j1], H[i, j0:j1], UH[i, j0:j1], L[i, j0:j1], D[i, j0:j1]
-        for j in range(xr.shape[0]):                    # exponentials, comparisons, terms of the increment
+    for i in range(r0, r1):  # rows as contiguous views indexed from 0: SIMD loops
+        xr, hr, ur, lr, dr = (
+            X[i, j0:j1],
+            H[i, j0:j1],
+            UH[i, j0:j1],
+            L[i, j0:j1],
+            D[i, j0:j1],
+        )
+        for j in range(
+            xr.shape[0]
+        ):  # exponentials, comparisons, terms of the increment
             x = xr[j] + cb[j]
             z = a_new * x
-            tn = _exp_nonpos(-abs(z))                   # t_k = e^{-|beta_k x|}
+            tn = _exp_nonpos(-abs(z))  # t_k = e^{-|beta_k x|}
             if small:
-                tp = tn * _taylor_exp(d * abs(x), 9)    # t_{k-1} = t_k e^{(beta_k - beta_{k-1}) |x|}, |d x| <= 1/16
+                tp = tn * _taylor_exp(
+                    d * abs(x), 9
+                )  # t_{k-1} = t_k e^{(beta_k - beta_{k-1}) |x|}, |d x| <= 1/16
             else:
                 tp = _exp_nonpos(-abs(a_old * x))
             if sample:
@@ -197,21 +309,25 @@ def _ais_hidden_tile(v, W, c, db, a_new, a_old, sample, small, UH, H, X, D, L, S
         if u == 0:
             S[S.shape[0] - 1, i] = _row_reduce(v[i], db, db[:0], db[:0], db[:0])[0]
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _ais_visible_tile(H, W, b, base, a, UV, v, Y, r0, r1, j0, j1):
-    "v[r0:r1, j0:j1] ~ p(v | h) at inverse temperature a from product 2, Y = H W', on the tile"
-    _gemm(H[r0:r1], W[j0:j1].T, Y[r0:r1, j0:j1])      # product 2: visible fields W h
+    """v[r0:r1, j0:j1] ~ p(v | h) at inverse temperature a from product 2, Y = H W', on
+    the tile"""
+    _gemm(H[r0:r1], W[j0:j1].T, Y[r0:r1, j0:j1])  # product 2: visible fields W h
     bb, ab = b[j0:j1], base[j0:j1]
     for i in range(r0, r1):
         yr, vr, ur = Y[i, j0:j1], v[i, j0:j1], UV[i, j0:j1]
-        for j in range(yr.shape[0]):                    # SIMD
+        for j in range(yr.shape[0]):  # SIMD
             z = a * yr[j] + (a * bb[j] + (1.0 - a) * ab[j])
             t = _exp_nonpos(-abs(z))
             vr[j] = 1.0 if ur[j] * (1.0 + t) < (1.0 if z >= 0.0 else t) else 0.0
 
+
 @njit(cache=True, inline="always", error_model="numpy")
 def _ais_combine(S, n_ub, d, log_w, record, k, r0, r1):
-    "log_w += d (v . db + linear parts) + log parts for chains r0..r1-1, the unit blocks' sums added in order"
+    """log_w += d (v . db + linear parts) + log parts for chains r0..r1-1, the unit
+    blocks' sums added in order"""
     for i in range(r0, r1):
         lin, lq = S[S.shape[0] - 1, i], 0.0
         for u in range(n_ub):
@@ -221,19 +337,67 @@ def _ais_combine(S, n_ub, d, log_w, record, k, r0, r1):
         if record.shape[0] > 0:
             record[k - 1, i] = log_w[i]
 
+
 @njit(cache=True, error_model="numpy")
-def _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S,
-              UH, UV, grid, gen_width):
+def _ais_item(
+    q,
+    hidden,
+    tiles,
+    combine,
+    k,
+    W,
+    b,
+    c,
+    base,
+    db,
+    betas,
+    small,
+    v,
+    H,
+    states,
+    log_w,
+    record,
+    X,
+    D,
+    L,
+    Y,
+    S,
+    UH,
+    UV,
+    grid,
+    gen_width,
+):
     """Item q of a pass of step k: tile q of product 1 (hidden pass) or 2 (visible pass) if `tiles`; the log-weights of
     chain block q if `combine`; then gen_width uniforms per chain of block q for the next pass (into UV or UH)"""
     n_c = v.shape[0]
-    sample = k < betas.shape[0] - 1                     # the last step only weighs
+    sample = k < betas.shape[0] - 1  # the last step only weighs
     n_rb, n_ub = (grid[0], grid[1]) if hidden else (grid[2], grid[3])
     if tiles and q < n_rb * n_ub:
-        r0, r1, j0, j1 = _tile_bounds(q, n_c, H.shape[1] if hidden else v.shape[1], n_rb, n_ub)
+        r0, r1, j0, j1 = _tile_bounds(
+            q, n_c, H.shape[1] if hidden else v.shape[1], n_rb, n_ub
+        )
         if hidden:
-            _ais_hidden_tile(v, W, c, db, betas[k], betas[k - 1], sample, small[k - 1], UH, H, X, D, L, S,
-                             r0, r1, j0, j1, q // n_rb)
+            _ais_hidden_tile(
+                v,
+                W,
+                c,
+                db,
+                betas[k],
+                betas[k - 1],
+                sample,
+                small[k - 1],
+                UH,
+                H,
+                X,
+                D,
+                L,
+                S,
+                r0,
+                r1,
+                j0,
+                j1,
+                q // n_rb,
+            )
         else:
             _ais_visible_tile(H, W, b, base, betas[k], UV, v, Y, r0, r1, j0, j1)
     if q < grid[4]:
@@ -243,25 +407,153 @@ def _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, 
         if gen_width > 0:
             _fill_uniform(states[g0:g1], (UV if hidden else UH)[g0:g1, :gen_width])
 
+
 @njit(cache=True, parallel=True, error_model="numpy")
-def _ais_pass_par(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
-                  S, UH, UV, grid, gen_width):
+def _ais_pass_par(
+    hidden,
+    tiles,
+    combine,
+    k,
+    W,
+    b,
+    c,
+    base,
+    db,
+    betas,
+    small,
+    v,
+    H,
+    states,
+    log_w,
+    record,
+    X,
+    D,
+    L,
+    Y,
+    S,
+    UH,
+    UV,
+    grid,
+    gen_width,
+):
     "`_ais_item` for every item, in parallel"
     for q in prange(max(grid[0] * grid[1], grid[2] * grid[3], grid[4])):
-        _ais_item(int64(q), hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record,
-                  X, D, L, Y, S, UH, UV, grid, gen_width)
+        _ais_item(
+            int64(q),
+            hidden,
+            tiles,
+            combine,
+            k,
+            W,
+            b,
+            c,
+            base,
+            db,
+            betas,
+            small,
+            v,
+            H,
+            states,
+            log_w,
+            record,
+            X,
+            D,
+            L,
+            Y,
+            S,
+            UH,
+            UV,
+            grid,
+            gen_width,
+        )
+
 
 @njit(cache=True, error_model="numpy")
-def _ais_pass_ser(hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y,
-                  S, UH, UV, grid, gen_width):
+def _ais_pass_ser(
+    hidden,
+    tiles,
+    combine,
+    k,
+    W,
+    b,
+    c,
+    base,
+    db,
+    betas,
+    small,
+    v,
+    H,
+    states,
+    log_w,
+    record,
+    X,
+    D,
+    L,
+    Y,
+    S,
+    UH,
+    UV,
+    grid,
+    gen_width,
+):
     "`_ais_item` for every item, in order on one core: the same arithmetic"
     for q in range(max(grid[0] * grid[1], grid[2] * grid[3], grid[4])):
-        _ais_item(q, hidden, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L,
-                  Y, S, UH, UV, grid, gen_width)
+        _ais_item(
+            q,
+            hidden,
+            tiles,
+            combine,
+            k,
+            W,
+            b,
+            c,
+            base,
+            db,
+            betas,
+            small,
+            v,
+            H,
+            states,
+            log_w,
+            record,
+            X,
+            D,
+            L,
+            Y,
+            S,
+            UH,
+            UV,
+            grid,
+            gen_width,
+        )
+
 
 @njit(cache=True, error_model="numpy")
-def _rbm_ais_steps(W, b, c, base, db, betas, small, v, H, states, log_w, record, X, D, L, Y, S, UH, UV, grid, k0, k1,
-                   parallel):
+def _rbm_ais_steps(
+    W,
+    b,
+    c,
+    base,
+    db,
+    betas,
+    small,
+    v,
+    H,
+    states,
+    log_w,
+    record,
+    X,
+    D,
+    L,
+    Y,
+    S,
+    UH,
+    UV,
+    grid,
+    k0,
+    k1,
+    parallel,
+):
     """Steps k0+1..k1 of the K = len(betas) - 1 steps in place on v, log_w (and record): per step a hidden and a visible
     pass over the tiles of the two products; every step but the last samples, with uniforms drawn one pass ahead.
     A run starts with a pass that only draws the first hidden pass's uniforms; all flags are run-time values, so one
@@ -269,7 +561,10 @@ def _rbm_ais_steps(W, b, c, base, db, betas, small, v, H, states, log_w, record,
     K = betas.shape[0] - 1
     n_v, n_h = W.shape
     for p in range(2 * k0 - (1 if k0 == 0 else 0), 2 * k1):
-        k, hidden = max(p // 2 + 1, 1), p % 2 == 0            # pass p of step k; p = -1 draws the first uniforms
+        k, hidden = (
+            max(p // 2 + 1, 1),
+            p % 2 == 0,
+        )  # pass p of step k; p = -1 draws the first uniforms
         sample = k < K
         if p < 0:
             width = n_h if K > 1 else 0
@@ -279,60 +574,157 @@ def _rbm_ais_steps(W, b, c, base, db, betas, small, v, H, states, log_w, record,
             width = n_h if k + 1 < K else 0
         tiles, combine = p >= 0 and (hidden or sample), p >= 0 and not hidden
         if parallel:
-            _ais_pass_par(hidden and p >= 0, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w,
-                          record, X, D, L, Y, S, UH, UV, grid, width)
+            _ais_pass_par(
+                hidden and p >= 0,
+                tiles,
+                combine,
+                k,
+                W,
+                b,
+                c,
+                base,
+                db,
+                betas,
+                small,
+                v,
+                H,
+                states,
+                log_w,
+                record,
+                X,
+                D,
+                L,
+                Y,
+                S,
+                UH,
+                UV,
+                grid,
+                width,
+            )
         else:
-            _ais_pass_ser(hidden and p >= 0, tiles, combine, k, W, b, c, base, db, betas, small, v, H, states, log_w,
-                          record, X, D, L, Y, S, UH, UV, grid, width)
+            _ais_pass_ser(
+                hidden and p >= 0,
+                tiles,
+                combine,
+                k,
+                W,
+                b,
+                c,
+                base,
+                db,
+                betas,
+                small,
+                v,
+                H,
+                states,
+                log_w,
+                record,
+                X,
+                D,
+                L,
+                Y,
+                S,
+                UH,
+                UV,
+                grid,
+                width,
+            )
+
 
 def _segments(K, progress):
-    "Cut points of the schedule: one segment, or about 200 so that a progress bar can follow"
-    return [0, K] if not progress else list(np.unique(np.linspace(0, K, min(K, 200) + 1).astype(int)))
+    """Cut points of the schedule: one segment, or about 200 so that a progress bar can
+    follow"""
+    return (
+        [0, K]
+        if not progress
+        else list(np.unique(np.linspace(0, K, min(K, 200) + 1).astype(int)))
+    )
+
 
 def _rbm_ais_kernel(W, b, c, base, betas, v, states, record=None, progress=False):
-    "Anneal the chains `v` in place along `betas`; returns log-weights without log Z_0; `record[k-1]` <- them after step k"
-    x_max = float(np.max(np.abs(c) + np.abs(W).sum(axis=0)))    # |x_j| <= x_max for every v
-    small = np.abs(np.diff(betas)) * x_max <= 0.0625             # steps where e^{Delta beta |x|} is a polynomial
+    """Anneal the chains `v` in place along `betas`; returns log-weights without log
+    Z_0; `record[k-1]` <- them after step k"""
+    x_max = float(
+        np.max(np.abs(c) + np.abs(W).sum(axis=0))
+    )  # |x_j| <= x_max for every v
+    small = (
+        np.abs(np.diff(betas)) * x_max <= 0.0625
+    )  # steps where e^{Delta beta |x|} is a polynomial
     (n, n_v), n_h, K = v.shape, W.shape[1], betas.shape[0] - 1
-    grid = _rbm_grid(n, n_v, n_h)                                # tiles fixed by the shapes: same bits on any threads
+    grid = _rbm_grid(n, n_v, n_h)  # tiles fixed by the shapes: same bits on any threads
     X, D, L, H, UH = (np.empty((n, n_h)) for _ in range(5))
     Y, UV, S = np.empty((n, n_v)), np.empty((n, n_v)), np.empty((2 * grid[1] + 1, n))
     log_w = np.zeros(n)
     rec = np.empty((0, 0)) if record is None else record
     parallel = _parallel(n * (n_v + n_h) * K)
-    with _single_threaded_blas(), numba.parallel_chunksize(1), _progress(K, "AIS", progress) as bar:
+    with (
+        _single_threaded_blas(),
+        numba.parallel_chunksize(1),
+        _progress(K, "AIS", progress) as bar,
+    ):
         cuts = _segments(K, progress)
-        for s0, s1 in zip(cuts[:-1], cuts[1:]):                  # segments continue the same chains
-            _rbm_ais_steps(W, b, c, base, b - base, betas, small, v, H, states, log_w, rec, X, D, L, Y, S, UH, UV, grid, s0, s1,
-                           parallel)
+        for s0, s1 in zip(cuts[:-1], cuts[1:]):  # segments continue the same chains
+            _rbm_ais_steps(
+                W,
+                b,
+                c,
+                base,
+                b - base,
+                betas,
+                small,
+                v,
+                H,
+                states,
+                log_w,
+                rec,
+                X,
+                D,
+                L,
+                Y,
+                S,
+                UH,
+                UV,
+                grid,
+                s0,
+                s1,
+                parallel,
+            )
             bar.update(s1 - s0)
     return log_w
 
-
 # %% ../nbs/11_partition.ipynb #42b8bf0b
 def _bm_ais_numpy(W, b, base, betas, x, uniforms, backward=False):
-    "NumPy reference of `_bm_ais_kernel`, one unit at a time for all chains: (log-weights without log Z_0, final x)"
+    """NumPy reference of `_bm_ais_kernel`, one unit at a time for all chains:
+    (log-weights without log Z_0, final x)"""
     x = x.copy()
     log_w = np.zeros(x.shape[0])
     K = len(betas) - 1
     order = range(x.shape[1] - 1, -1, -1) if backward else range(x.shape[1])
     for k in range(1, K + 1):
-        log_w += (betas[k] - betas[k - 1]) * (0.5 * np.einsum("ci,ij,cj->c", x, W, x) + x @ (b - base))
+        log_w += (betas[k] - betas[k - 1]) * (
+            0.5 * np.einsum("ci,ij,cj->c", x, W, x) + x @ (b - base)
+        )
         if k < K:
             U = uniforms(x.shape[1])
             for jj, j in enumerate(order):
-                p = sigmoid(betas[k] * (x @ W[:, j] + b[j]) + (1.0 - betas[k]) * base[j])
+                p = sigmoid(
+                    betas[k] * (x @ W[:, j] + b[j]) + (1.0 - betas[k]) * base[j]
+                )
                 x[:, j] = U[:, jj] < p
     return log_w, x
 
+
 @njit(cache=True, inline="always", error_model="numpy")
-def _bm_ais_chain(W, b, base, betas, x, field, states, log_w, record, backward, last, c):
-    "chain c of the BM kernel: the whole annealing run, single-site Gibbs with fields kept up to date"
+def _bm_ais_chain(
+    W, b, base, betas, x, field, states, log_w, record, backward, last, c
+):
+    """chain c of the BM kernel: the whole annealing run, single-site Gibbs with fields
+    kept up to date"""
     n = x.shape[1]
     K = betas.shape[0] - 1
     s0, s1, s2, s3 = states[c, 0], states[c, 1], states[c, 2], states[c, 3]
     for k in range(1, K + 1):
-        u = 0.0                                        # log p~_1(x) - log p~_0(x) = x'Wx / 2 + (b - base)'x
+        u = 0.0  # log p~_1(x) - log p~_0(x) = x'Wx / 2 + (b - base)'x
         for j in range(n):
             if x[c, j] != 0.0:
                 u += 0.5 * field[c, j] + b[j] - base[j]
@@ -353,50 +745,91 @@ def _bm_ais_chain(W, b, base, betas, x, field, states, log_w, record, backward, 
                         field[c, m] += dx * W[j, m]
     states[c, 0], states[c, 1], states[c, 2], states[c, 3] = s0, s1, s2, s3
 
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _bm_ais_par(W, b, base, betas, x, field, states, log_w, record, backward, last):
     for c in prange(x.shape[0]):
-        _bm_ais_chain(W, b, base, betas, x, field, states, log_w, record, backward, last, c)
+        _bm_ais_chain(
+            W, b, base, betas, x, field, states, log_w, record, backward, last, c
+        )
+
 
 @njit(cache=True, error_model="numpy")
 def _bm_ais_ser(W, b, base, betas, x, field, states, log_w, record, backward, last):
     for c in range(x.shape[0]):
-        _bm_ais_chain(W, b, base, betas, x, field, states, log_w, record, backward, last, c)
+        _bm_ais_chain(
+            W, b, base, betas, x, field, states, log_w, record, backward, last, c
+        )
 
-def _bm_ais_kernel(W, b, base, betas, x, states, record=None, backward=False, progress=False):
-    "Anneal the chains `x` in place along `betas` (scanning units in reverse if `backward`); log-weights without log Z_0"
+
+def _bm_ais_kernel(
+    W, b, base, betas, x, states, record=None, backward=False, progress=False
+):
+    """Anneal the chains `x` in place along `betas` (scanning units in reverse if
+    `backward`); log-weights without log Z_0"""
     log_w, field, K = np.zeros(x.shape[0]), x @ W, betas.shape[0] - 1
-    run = _bm_ais_par if x.shape[0] > 1 and x.size * len(betas) >= PARALLEL_MIN_WORK else _bm_ais_ser
+    run = (
+        _bm_ais_par
+        if x.shape[0] > 1 and x.size * len(betas) >= PARALLEL_MIN_WORK
+        else _bm_ais_ser
+    )
     with _progress(K, "AIS", progress) as bar:
         cuts = _segments(K, progress)
-        for s0, s1 in zip(cuts[:-1], cuts[1:]):                  # segments continue the same chains and fields
+        for s0, s1 in zip(
+            cuts[:-1], cuts[1:]
+        ):  # segments continue the same chains and fields
             rec = np.empty((0, 0)) if record is None else record[s0:s1]
-            run(W, b, base, betas[s0:s1 + 1], x, field, states, log_w, rec, backward, s1 == K)
+            run(
+                W,
+                b,
+                base,
+                betas[s0 : s1 + 1],
+                x,
+                field,
+                states,
+                log_w,
+                rec,
+                backward,
+                s1 == K,
+            )
             bar.update(s1 - s0)
     return log_w
 
 # %% ../nbs/11_partition.ipynb #ccf315e0
 def _sample_base(base, states, n_chains):
-    "n_chains draws from independent Bernoullis with logits `base`, from the chains' own generators"
+    """n_chains draws from independent Bernoullis with logits `base`, from the chains'
+    own generators"""
     v = np.empty((n_chains, base.shape[0]))
     _visible_ser(np.zeros_like(v), 0.0, base, v, states)
     return v
 
+
 def _run(params, base, betas, v, states, record=None, backward=False, progress=False):
     if isinstance(params, RBM):
-        return _rbm_ais_kernel(params.W, params.b, params.c, base, betas, v, states, record, progress)
-    return _bm_ais_kernel(params.W, params.b, base, betas, v, states, record, backward, progress)
+        return _rbm_ais_kernel(
+            params.W, params.b, params.c, base, betas, v, states, record, progress
+        )
+    return _bm_ais_kernel(
+        params.W, params.b, base, betas, v, states, record, backward, progress
+    )
 
-def ais(params,       # a `BM` or an `RBM`
-        n_chains=100, # number of independent annealing runs, at least 2
-        betas=None,   # inverse temperatures rising from 0 to 1; default `salakhutdinov_murray_betas()` (14,500 steps)
-        rng=None,     # anything `np.random.default_rng` accepts
-        base=None,    # logits (n_visible,) of the factorized base model; default 0; see `base_rate_logits`
-        progress=False, # show a progress bar on stderr
-       ) -> LogZEstimate:
+
+def ais(
+    params,  # a `BM` or an `RBM`
+    n_chains=100,  # number of independent annealing runs, at least 2
+    # inverse temperatures rising from 0 to 1; default `salakhutdinov_murray_betas()` (14,500 steps)
+    betas=None,
+    rng=None,  # anything `np.random.default_rng` accepts
+    # logits (n_visible,) of the factorized base model; default 0; see `base_rate_logits`
+    base=None,
+    progress=False,  # show a progress bar on stderr
+) -> LogZEstimate:
     "Annealed importance sampling of log Z, from a factorized base model to `params`"
     params = check_params(params)
-    n_chains, progress = check_int(n_chains, "n_chains", 2), check_bool(progress, "progress")
+    n_chains, progress = (
+        check_int(n_chains, "n_chains", 2),
+        check_bool(progress, "progress"),
+    )
     betas = salakhutdinov_murray_betas() if betas is None else check_betas(betas)
     base = _check_base(base, n_visible(params))
     states = rng_states(rng, n_chains)
@@ -405,103 +838,159 @@ def ais(params,       # a `BM` or an `RBM`
     return _estimate(log_w, _base_log_z(params, base), v)
 
 # %% ../nbs/11_partition.ipynb #c32e05ec
-def reverse_ais(params,     # a `BM` or an `RBM`
-                v,          # starting states (n_chains, n_visible), at least 2: exact samples of the model for a bound
-                betas=None, # inverse temperatures rising from 0 to 1 (run from 1 to 0); default 14,500 steps
-                rng=None,   # anything `np.random.default_rng` accepts
-                base=None,  # logits (n_visible,) of the factorized base model; default 0
-                progress=False, # show a progress bar on stderr
-               ) -> LogZEstimate:
-    "Reverse AIS from states of the model down to the base model: log Z is overestimated on average"
+def reverse_ais(
+    params,  # a `BM` or an `RBM`
+    # starting states (n_chains, n_visible), at least 2: exact samples of the model for a bound
+    v,
+    # inverse temperatures rising from 0 to 1 (run from 1 to 0); default 14,500 steps
+    betas=None,
+    rng=None,  # anything `np.random.default_rng` accepts
+    base=None,  # logits (n_visible,) of the factorized base model; default 0
+    progress=False,  # show a progress bar on stderr
+) -> LogZEstimate:
+    """Reverse AIS from states of the model down to the base model: log Z is
+    overestimated on average"""
     params = check_params(params)
     v = check_binary(v, "v", n_visible(params)).copy()
     if v.shape[0] < 2:
-        raise ValueError(f"v must hold at least two starting states (one per chain), got {v.shape[0]}")
+        raise ValueError(
+            f"v must hold at least two starting states (one per chain), got "
+            f"{v.shape[0]}"
+        )
     betas = salakhutdinov_murray_betas() if betas is None else check_betas(betas)
-    base, progress = _check_base(base, n_visible(params)), check_bool(progress, "progress")
-    log_w = _run(params, base, betas[::-1].copy(), v, rng_states(rng, v.shape[0]), backward=True, progress=progress)
+    base, progress = (
+        _check_base(base, n_visible(params)),
+        check_bool(progress, "progress"),
+    )
+    log_w = _run(
+        params,
+        base,
+        betas[::-1].copy(),
+        v,
+        rng_states(rng, v.shape[0]),
+        backward=True,
+        progress=progress,
+    )
     return _estimate(log_w, _base_log_z(params, base), v, reverse=True)
 
 # %% ../nbs/11_partition.ipynb #5a7f3dc9
 class BridgeEstimate(NamedTuple):
     "Bridge-sampling estimate of log(Z1 / Z0)"
-    log_ratio: float   # estimate of log(Z1 / Z0)
-    stderr: float      # its standard error (delta method, bridge held fixed)
-    n0: int            # number of draws from p0
-    n1: int            # number of draws from p1
 
-def bridge_sampling(log_ratio_0, # log p~1(x) - log p~0(x) at draws x of p0
-                    log_ratio_1, # log p~1(x) - log p~0(x) at draws x of p1
-                   ) -> BridgeEstimate:
-    "Bennett's acceptance ratio, the optimal bridge of Meng & Wong: log(Z1 / Z0) from draws of both distributions"
+    log_ratio: float  # estimate of log(Z1 / Z0)
+    stderr: float  # its standard error (delta method, bridge held fixed)
+    n0: int  # number of draws from p0
+    n1: int  # number of draws from p1
+
+
+def bridge_sampling(
+    log_ratio_0,  # log p~1(x) - log p~0(x) at draws x of p0
+    log_ratio_1,  # log p~1(x) - log p~0(x) at draws x of p1
+) -> BridgeEstimate:
+    """Bennett's acceptance ratio, the optimal bridge of Meng & Wong: log(Z1 / Z0) from
+    draws of both distributions"""
     l0 = as_float_array(log_ratio_0, "log_ratio_0", ndim=1)
     l1 = as_float_array(log_ratio_1, "log_ratio_1", ndim=1)
     for name, l in (("log_ratio_0", l0), ("log_ratio_1", l1)):
-        if l.size < 2: raise ValueError(f"{name} must hold at least two values, got {l.size}")
+        if l.size < 2:
+            raise ValueError(f"{name} must hold at least two values, got {l.size}")
     n0, n1 = l0.size, l1.size
-    def f(C):                                   # decreasing in C, zero at the solution
+
+    def f(C):  # decreasing in C, zero at the solution
         return logsumexp(log_sigmoid(l0 - C)) - logsumexp(log_sigmoid(C - l1))
+
     lo, hi = min(l0.min(), l1.min()) - 1.0, max(l0.max(), l1.max()) + 1.0
-    while f(lo) < 0: lo -= hi - lo
-    while f(hi) > 0: hi += hi - lo
+    while f(lo) < 0:
+        lo -= hi - lo
+    while f(hi) > 0:
+        hi += hi - lo
     C = brentq(f, lo, hi, xtol=1e-12, rtol=4 * np.finfo(float).eps, maxiter=500)
     s0, s1 = sigmoid(l0 - C), sigmoid(C - l1)
-    var = s0.var(ddof=1) / (n0 * s0.mean()**2) + s1.var(ddof=1) / (n1 * s1.mean()**2)
+    var = s0.var(ddof=1) / (n0 * s0.mean() ** 2) + s1.var(ddof=1) / (
+        n1 * s1.mean() ** 2
+    )
     return BridgeEstimate(float(C - np.log(n0 / n1)), float(np.sqrt(var)), n0, n1)
 
 # %% ../nbs/11_partition.ipynb #edb4fb2c
 class LogLikelihoodEstimate(NamedTuple):
     "Estimated mean log-likelihood of a data set, in nats per example"
-    mean: float          # estimate of the mean of log p(x) over the rows of the data
-    stderr: float        # standard error from the estimate of log Z, the data held fixed
-    stderr_data: float   # standard error of a mean over examples: how far another sample of data could move it
-    n: int               # number of examples
 
-def log_likelihood_estimate(params, # a `BM` or an `RBM`
-                            data,   # binary data (n_samples, n_visible)
-                            log_z,  # a `LogZEstimate` (from `ais` or `reverse_ais`) or an exact number
-                           ) -> LogLikelihoodEstimate:
-    "Mean log p(x) over the rows of `data`, with log Z replaced by an estimate, and its error bars"
+    mean: float  # estimate of the mean of log p(x) over the rows of the data
+    stderr: float  # standard error from the estimate of log Z, the data held fixed
+    # standard error of a mean over examples: how far another sample of data could move it
+    stderr_data: float
+    n: int  # number of examples
+
+
+def log_likelihood_estimate(
+    params,  # a `BM` or an `RBM`
+    data,  # binary data (n_samples, n_visible)
+    log_z,  # a `LogZEstimate` (from `ais` or `reverse_ais`) or an exact number
+) -> LogLikelihoodEstimate:
+    """Mean log p(x) over the rows of `data`, with log Z replaced by an estimate, and
+    its error bars"""
     params = check_params(params)
     data = check_binary(data, "data", n_visible(params))
     if isinstance(log_z, LogZEstimate):
-        lz, se = check_real(log_z.log_z, "log_z.log_z"), check_real(log_z.stderr, "log_z.stderr", low=0)
-    elif isinstance(log_z, (int, float, np.integer, np.floating)) and not isinstance(log_z, (bool, np.bool_)):
+        lz, se = (
+            check_real(log_z.log_z, "log_z.log_z"),
+            check_real(log_z.stderr, "log_z.stderr", low=0),
+        )
+    elif isinstance(log_z, (int, float, np.integer, np.floating)) and not isinstance(
+        log_z, (bool, np.bool_)
+    ):
         lz, se = check_real(log_z, "log_z"), 0.0
     else:
-        raise TypeError(f"log_z must be a LogZEstimate or a number, got {type(log_z).__name__}")
+        raise TypeError(
+            f"log_z must be a LogZEstimate or a number, got {type(log_z).__name__}"
+        )
     lp = -_free_energy(params, data)
     sd = float(lp.std(ddof=1) / np.sqrt(lp.size)) if lp.size > 1 else float("nan")
     return LogLikelihoodEstimate(float(lp.mean() - lz), float(se), sd, int(lp.size))
 
-def raise_log_likelihood(params,     # a `BM` or an `RBM`
-                         data,       # binary data (n_samples, n_visible), at least 2 rows; one reverse chain per row
-                         betas=None, # inverse temperatures rising from 0 to 1; default 14,500 steps
-                         rng=None,   # anything `np.random.default_rng` accepts
-                         base=None,  # logits (n_visible,) of the factorized base model
-                         progress=False, # show a progress bar on stderr
-                        ) -> LogLikelihoodEstimate:
-    "RAISE (Burda et al. 2015): reverse AIS started at each example; a conservative log-likelihood on average"
+
+def raise_log_likelihood(
+    params,  # a `BM` or an `RBM`
+    # binary data (n_samples, n_visible), at least 2 rows; one reverse chain per row
+    data,
+    betas=None,  # inverse temperatures rising from 0 to 1; default 14,500 steps
+    rng=None,  # anything `np.random.default_rng` accepts
+    base=None,  # logits (n_visible,) of the factorized base model
+    progress=False,  # show a progress bar on stderr
+) -> LogLikelihoodEstimate:
+    """RAISE (Burda et al. 2015): reverse AIS started at each example; a conservative
+    log-likelihood on average"""
     params = check_params(params)
     data = check_binary(data, "data", n_visible(params))
     rev = reverse_ais(params, data, betas, rng, base, progress)
-    ll = -_free_energy(params, data) + rev.log_weights - rev.log_z_base      # log p_ann-hat(x), one per example
+    ll = (
+        -_free_energy(params, data) + rev.log_weights - rev.log_z_base
+    )  # log p_ann-hat(x), one per example
     n = ll.size
-    return LogLikelihoodEstimate(float(ll.mean()), float(rev.log_weights.std(ddof=1) / np.sqrt(n)),
-                                 float(ll.std(ddof=1) / np.sqrt(n)), int(n))
+    return LogLikelihoodEstimate(
+        float(ll.mean()),
+        float(rev.log_weights.std(ddof=1) / np.sqrt(n)),
+        float(ll.std(ddof=1) / np.sqrt(n)),
+        int(n),
+    )
 
 # %% ../nbs/11_partition.ipynb #40dfcc8b
-def adaptive_betas(params,       # a `BM` or an `RBM`
-                   n_steps,      # number of steps K of the schedule returned
-                   rng=None,     # anything `np.random.default_rng` accepts
-                   base=None,    # logits of the factorized base model, as for `ais`
-                   n_chains=50,  # chains of each pilot run, at least 2
-                   pilot=None,   # schedule of the first pilot run; default `linear_betas(500)`
-                   rounds=2,     # pilot runs, each on the schedule chosen from the previous one
-                  ):
-    "A schedule whose steps carry equal spreads of the log-weight increments, measured by pilot AIS runs"
+def adaptive_betas(
+    params,  # a `BM` or an `RBM`
+    n_steps,  # number of steps K of the schedule returned
+    rng=None,  # anything `np.random.default_rng` accepts
+    base=None,  # logits of the factorized base model, as for `ais`
+    n_chains=50,  # chains of each pilot run, at least 2
+    pilot=None,  # schedule of the first pilot run; default `linear_betas(500)`
+    rounds=2,  # pilot runs, each on the schedule chosen from the previous one
+):
+    """A schedule whose steps carry equal spreads of the log-weight increments, measured
+    by pilot AIS runs"""
     params = check_params(params)
-    n_steps, n_chains = check_int(n_steps, "n_steps", 1), check_int(n_chains, "n_chains", 2)
+    n_steps, n_chains = (
+        check_int(n_steps, "n_steps", 1),
+        check_int(n_chains, "n_chains", 2),
+    )
     rounds = check_int(rounds, "rounds", 1)
     base = _check_base(base, n_visible(params))
     grid = linear_betas(500) if pilot is None else check_betas(pilot)
@@ -511,8 +1000,12 @@ def adaptive_betas(params,       # a `BM` or an `RBM`
         v = _sample_base(base, states, n_chains)
         record = np.empty((len(grid) - 1, n_chains))
         _run(params, base, grid, v, states, record)
-        spread = np.diff(record, axis=0, prepend=0.0).std(axis=1, ddof=1)   # sd of each step's increment
-        length = np.concatenate([[0.0], np.cumsum(spread)])                  # thermodynamic length so far
+        spread = np.diff(record, axis=0, prepend=0.0).std(
+            axis=1, ddof=1
+        )  # sd of each step's increment
+        length = np.concatenate(
+            [[0.0], np.cumsum(spread)]
+        )  # thermodynamic length so far
         length = 0.99 * length / length[-1] + 0.01 * grid
         m = n_steps if r == rounds - 1 else len(grid) - 1
         grid = np.interp(np.linspace(0.0, 1.0, m + 1), length, grid)

@@ -13,8 +13,22 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .models import (BM, RBM, check_binary, check_int, check_params, check_rng, n_visible, sigmoid,
-                                 log_sigmoid, softplus, logsumexp, softplus_scalar, sigmoid_scalar, _free_energy)
+from ebm_literate.models import (
+    BM,
+    RBM,
+    check_binary,
+    check_int,
+    check_params,
+    check_rng,
+    n_visible,
+    sigmoid,
+    log_sigmoid,
+    softplus,
+    logsumexp,
+    softplus_scalar,
+    sigmoid_scalar,
+    _free_energy,
+)
 from .exact import binary_states
 from .mcmc import _exp_nonpos
 from .gradient import ValueAndGrad, _no_state, _weighted_moments
@@ -26,25 +40,34 @@ def _flip(X, i):
     Y[:, i] = 1.0 - Y[:, i]
     return Y
 
+
 def _log_conditionals_reference(params, X):
-    "Eq. (eq-pl-flip) literally: log sigma(F(x with bit i flipped) - F(x)) for every row and bit, (m, n)"
+    """Eq. (eq-pl-flip) literally: log sigma(F(x with bit i flipped) - F(x)) for every
+    row and bit, (m, n)"""
     F = _free_energy(params, X)
-    return np.stack([log_sigmoid(_free_energy(params, _flip(X, i)) - F) for i in range(X.shape[1])], axis=1)
+    return np.stack(
+        [log_sigmoid(_free_energy(params, _flip(X, i)) - F) for i in range(X.shape[1])],
+        axis=1,
+    )
+
 
 def _pl_reference(params, X):
-    "Mean log-pseudolikelihood of the rows of X and its gradient, eqs. (eq-bm-pl), (eq-rbm-pl) and their gradients"
+    """Mean log-pseudolikelihood of the rows of X and its gradient, eqs. (eq-bm-pl),
+    (eq-rbm-pl) and their gradients"""
     m = X.shape[0]
     if isinstance(params, BM):
-        A = X @ params.W + params.b                          # local fields a_i
+        A = X @ params.W + params.b  # local fields a_i
         value = log_sigmoid((2 * X - 1) * A).sum() / m
-        R = X - sigmoid(A)                                   # residuals r_i = x_i - sigma(a_i)
+        R = X - sigmoid(A)  # residuals r_i = x_i - sigma(a_i)
         gW = X.T @ R
         gW = gW + gW.T
         np.fill_diagonal(gW, 0.0)
         return value, BM(gW / m, R.mean(axis=0))
-    U = X @ params.W + params.c                              # hidden pre-activations u, (m, n_h)
-    S = 1.0 - 2.0 * X                                        # s_i, the change of each bit when flipped
-    Uf = U[:, None, :] + S[:, :, None] * params.W            # u after flipping bit i, (m, n_v, n_h)
+    U = X @ params.W + params.c  # hidden pre-activations u, (m, n_h)
+    S = 1.0 - 2.0 * X  # s_i, the change of each bit when flipped
+    Uf = (
+        U[:, None, :] + S[:, :, None] * params.W
+    )  # u after flipping bit i, (m, n_v, n_h)
     D = -S * params.b - (softplus(Uf) - softplus(U)[:, None, :]).sum(axis=2)
     value = log_sigmoid(D).sum() / m
     g, P = sigmoid(-D), sigmoid(Uf)
@@ -53,14 +76,16 @@ def _pl_reference(params, X):
     return value, RBM(gW / m, (g * (2 * X - 1)).mean(axis=0), gc.mean(axis=0))
 
 # %% ../nbs/07_pseudolikelihood.ipynb #347693d3
-_SAFE = 700.0   # |log| of a product of softplus-ratio factors that cannot overflow float64 (about e^709)
+_SAFE = 700.0
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _log1p_unit(e):
-    "log(1 + e) for 0 <= e <= 1 as 2 artanh(s), s = e / (2 + e) <= 1/3: odd series to s^35; vectorizable"
+    """log(1 + e) for 0 <= e <= 1 as 2 artanh(s), s = e / (2 + e) <= 1/3: odd series to
+    s^35; vectorizable"""
     s = e / (2.0 + e)
     s2 = s * s
-    q = 1.0 / 35.0                                     # Horner in s^2 down to 1/1
+    q = 1.0 / 35.0  # Horner in s^2 down to 1/1
     q = q * s2 + 1.0 / 33.0
     q = q * s2 + 1.0 / 31.0
     q = q * s2 + 1.0 / 29.0
@@ -80,36 +105,48 @@ def _log1p_unit(e):
     q = q * s2 + 1.0 / 1.0
     return 2.0 * s * q
 
-PL, RM = 0, 1   # the two objectives of the flip kernels: pseudolikelihood and ratio matching (chapter 18.4)
+
+PL, RM = (
+    0,
+    1,
+    # the two objectives of the flip kernels: pseudolikelihood and ratio matching (chapter 18.4)
+)
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _bm_pl_unit(x, a):
     "(log p(x_i | x_-i), sigma(a_i)) from the bit x_i and its field a_i"
-    z = a if x == 1.0 else -a                           # (2x - 1) a
-    e = _exp_nonpos(-abs(a))                            # one exponential serves log sigma(z) and sigma(a)
+    z = a if x == 1.0 else -a  # (2x - 1) a
+    e = _exp_nonpos(-abs(a))  # one exponential serves log sigma(z) and sigma(a)
     return -(max(-z, 0.0) + _log1p_unit(e)), (1.0 if a >= 0.0 else e) / (1.0 + e)
+
 
 @njit(cache=True, inline="always", error_model="numpy")
 def _bm_flip_unit(x, a, objective):
-    "(per-bit statistic, residual w_i (2 x_i - 1)) of bit x_i with field a_i: PL log(1 - q_i), q_i; RM q_i, 2 q_i^2 (1 - q_i)"
+    """(per-bit statistic, residual w_i (2 x_i - 1)) of bit x_i with field a_i: PL log(1
+    - q_i), q_i; RM q_i, 2 q_i^2 (1 - q_i)"""
     if objective == PL:
         logc, p = _bm_pl_unit(x, a)
-        return logc, x - p                              # q_i (2 x_i - 1) = x_i - sigma(a_i)
+        return logc, x - p  # q_i (2 x_i - 1) = x_i - sigma(a_i)
     e = _exp_nonpos(-abs(a))
-    up = (a >= 0.0) == (x == 1.0)                       # (2x - 1) a >= 0: the flip lowers p~, q_i <= 1/2
-    q = (e if up else 1.0) / (1.0 + e)                  # q_i = sigma(-(2x - 1) a)
+    up = (a >= 0.0) == (x == 1.0)  # (2x - 1) a >= 0: the flip lowers p~, q_i <= 1/2
+    q = (e if up else 1.0) / (1.0 + e)  # q_i = sigma(-(2x - 1) a)
     w = 2.0 * q * q * ((1.0 if up else e) / (1.0 + e))  # 2 q^2 (1 - q)
     return q, w if x == 1.0 else -w
 
+
 @njit(cache=True, error_model="numpy")
 def _bm_flip_kernel(X, A, idx, scale, want_grad, objective):
-    "Per-bit statistic of the bits idx of each row, and scale * residuals w_i (2 x_i - 1) (zero elsewhere)"
+    """Per-bit statistic of the bits idx of each row, and scale * residuals w_i (2 x_i -
+    1) (zero elsewhere)"""
     m, n = X.shape
     k = idx.shape[1]
     shared = idx.shape[0] == 1
     out = np.empty((m, k))
     R = np.zeros((m, n)) if want_grad else np.zeros((0, n))
-    if shared and k == n and want_grad:                 # every bit in order: a loop the compiler vectorizes
+    if (
+        shared and k == n and want_grad
+    ):  # every bit in order: a loop the compiler vectorizes
         for r in range(m):
             for i in range(n):
                 out[r, i], res = _bm_flip_unit(X[r, i], A[r, i], objective)
@@ -123,23 +160,29 @@ def _bm_flip_kernel(X, A, idx, scale, want_grad, objective):
                 R[r, i] = scale * res
     return out, R
 
+
 @njit(cache=True, inline="always")
 def _flip_terms(y, objective):
-    "(per-bit statistic, gradient weight w) from y = e^{-D} = q / (1 - q): PL log(1 - q), q; RM q, 2 q^2 (1 - q)"
+    """(per-bit statistic, gradient weight w) from y = e^{-D} = q / (1 - q): PL log(1 -
+    q), q; RM q, 2 q^2 (1 - q)"""
     q = y / (1.0 + y)
     if objective == PL:
         return -np.log1p(y), q
     return q, 2.0 * q * q / (1.0 + y)
 
+
 @njit(cache=True)
 def _rbm_flip_kernel(V, U, W, b, idx, scale, want_grad, objective):
-    "Per-bit statistic of the bits idx of each row, and the gradient pieces of eq. (eq-rbm-pl-grad) with weights w"
+    """Per-bit statistic of the bits idx of each row, and the gradient pieces of eq.
+    (eq-rbm-pl-grad) with weights w"""
     m, n = V.shape
     nh = W.shape[1]
     k = idx.shape[1]
     shared = idx.shape[0] == 1
-    E = np.empty((2, n, nh))                  # E[0] = e^{+W} (flips 0 -> 1), E[1] = e^{-W} (flips 1 -> 0)
-    Eb = np.empty((2, n))                     # e^{+b}, e^{-b}
+    E = np.empty(
+        (2, n, nh)
+    )  # E[0] = e^{+W} (flips 0 -> 1), E[1] = e^{-W} (flips 1 -> 0)
+    Eb = np.empty((2, n))  # e^{+b}, e^{-b}
     safe = np.empty(n, dtype=np.bool_)
     for i in range(n):
         total = abs(b[i])
@@ -151,15 +194,17 @@ def _rbm_flip_kernel(V, U, W, b, idx, scale, want_grad, objective):
         Eb[1, i] = np.exp(min(-b[i], _SAFE))
         safe[i] = total < _SAFE
     out = np.empty((m, k))
-    C = np.zeros((m, nh)) if want_grad else np.zeros((0, nh))       # per-row gradient for c
-    accW = np.zeros((n, nh)) if want_grad else np.zeros((0, nh))    # the diag(g (2v - 1)) P term, summed
+    C = np.zeros((m, nh)) if want_grad else np.zeros((0, nh))  # per-row gradient for c
+    accW = (
+        np.zeros((n, nh)) if want_grad else np.zeros((0, nh))
+    )  # the diag(g (2v - 1)) P term, summed
     gb = np.zeros(n)
     su = np.empty(nh)
     sn = np.empty(nh)
     q = np.empty(nh)
     pf = np.empty(nh)
     for r in range(m):
-        for j in range(nh):                   # sigma(u_j) and sigma(-u_j) from one exp
+        for j in range(nh):  # sigma(u_j) and sigma(-u_j) from one exp
             u = U[r, j]
             e = np.exp(-abs(u))
             if u >= 0.0:
@@ -175,15 +220,17 @@ def _rbm_flip_kernel(V, U, W, b, idx, scale, want_grad, objective):
             vi = V[r, i]
             s = 1.0 - 2.0 * vi
             o = 0 if vi == 0.0 else 1
-            if safe[i]:                       # eq. (eq-pl-rbm-product): y = e^{-D} as a product, one log1p per bit
+            if safe[
+                i
+            ]:  # eq. (eq-pl-rbm-product): y = e^{-D} as a product, one log1p per bit
                 y = Eb[o, i]
                 for j in range(nh):
                     x = su[j] * E[o, i, j]
                     f = sn[j] + x
                     y *= f
-                    pf[j] = x / f             # sigma(u_j + s_i W_ij)
+                    pf[j] = x / f  # sigma(u_j + s_i W_ij)
                 out[r, t], g = _flip_terms(y, objective)
-            else:                             # huge weights: stable softplus differences
+            else:  # huge weights: stable softplus differences
                 L = 0.0
                 for j in range(nh):
                     a = U[r, j] + s * W[i, j]
@@ -198,7 +245,7 @@ def _rbm_flip_kernel(V, U, W, b, idx, scale, want_grad, objective):
             if want_grad:
                 g *= scale
                 G += g
-                gs = -s * g                   # g_i (2 v_i - 1)
+                gs = -s * g  # g_i (2 v_i - 1)
                 gb[i] += gs
                 for j in range(nh):
                     accW[i, j] += gs * pf[j]
@@ -213,231 +260,327 @@ def _check_n_bits(n_bits, n):
     "None (every unit) or an integer from 1 to the number of units n"
     return None if n_bits is None else check_int(n_bits, "n_bits", 1, n)
 
+
 def _choose_bits(m, n, n_bits, rng):
-    "Index array of the bits to evaluate and the factor n / k that makes the estimate unbiased"
+    """Index array of the bits to evaluate and the factor n / k that makes the estimate
+    unbiased"""
     if n_bits is None or n_bits == n:
         return np.arange(n)[None, :], 1.0
     rng = check_rng(rng)
     if n_bits == 1:
         idx = rng.integers(0, n, size=(m, 1))
-    else:                                   # a uniformly random k-subset of the bits of each row
+    else:  # a uniformly random k-subset of the bits of each row
         idx = np.argsort(rng.random((m, n)), axis=1)[:, :n_bits]
     return np.ascontiguousarray(idx, dtype=np.int64), n / n_bits
 
+
 def _flips(params, X, idx, scale, want_grad, objective):
-    "Kernel dispatch: (per-bit statistic of the chosen bits, mean gradient of the objective or None); no input checks"
+    """Kernel dispatch: (per-bit statistic of the chosen bits, mean gradient of the
+    objective or None); no input checks"""
     m = X.shape[0]
     if isinstance(params, BM):
-        out, R = _bm_flip_kernel(X, X @ params.W + params.b, idx, scale, want_grad, objective)
-        if not want_grad: return out, None
+        out, R = _bm_flip_kernel(
+            X, X @ params.W + params.b, idx, scale, want_grad, objective
+        )
+        if not want_grad:
+            return out, None
         gW = X.T @ R
         gW += gW.T
         np.fill_diagonal(gW, 0.0)
         return out, BM(gW / m, R.sum(axis=0) / m)
-    out, C, accW, gb = _rbm_flip_kernel(X, X @ params.W + params.c, params.W, params.b, idx, scale, want_grad,
-                                        objective)
-    if not want_grad: return out, None
+    out, C, accW, gb = _rbm_flip_kernel(
+        X, X @ params.W + params.c, params.W, params.b, idx, scale, want_grad, objective
+    )
+    if not want_grad:
+        return out, None
     return out, RBM((X.T @ C + accW) / m, gb / m, C.sum(axis=0) / m)
+
 
 def _pl(params, X, idx, scale, want_grad):
     "(log-conditionals of the chosen bits, mean gradient or None); no input checks"
     return _flips(params, X, idx, scale, want_grad, PL)
 
+
 def _pl_value_and_grad(params, X, n_bits=None, rng=None, want_grad=True):
-    "Mean log-pseudolikelihood (exact, or unbiased from n_bits random bits per row) and its gradient; no checks"
+    """Mean log-pseudolikelihood (exact, or unbiased from n_bits random bits per row)
+    and its gradient; no checks"""
     idx, scale = _choose_bits(X.shape[0], X.shape[1], n_bits, rng)
     logc, grads = _pl(params, X, idx, scale, want_grad)
     return ValueAndGrad(float(scale * logc.sum() / X.shape[0]), grads)
+
 
 def _check(params, x, name="x"):
     params = check_params(params)
     return params, check_binary(x, name, n_visible(params))
 
-def log_conditionals(params, # a `BM` or an `RBM`
-                     x,      # data, (n_samples, n_visible) binary
-                    ):
-    "log p(x_i | x_-i) for every row and every visible unit i, shape (n_samples, n_visible)"
+
+def log_conditionals(
+    params,  # a `BM` or an `RBM`
+    x,  # data, (n_samples, n_visible) binary
+):
+    """log p(x_i | x_-i) for every row and every visible unit i, shape (n_samples,
+    n_visible)"""
     params, x = _check(params, x)
     return _pl(params, x, np.arange(x.shape[1])[None, :], 1.0, False)[0]
 
-def pseudolikelihood(params,      # a `BM` or an `RBM`
-                     x,           # data, (n_samples, n_visible) binary
-                     n_bits=None, # None: every unit (exact); k: unbiased estimate from k random units per row
-                     rng=None,    # seed or np.random.Generator, used only with n_bits
-                    ):
+
+def pseudolikelihood(
+    params,  # a `BM` or an `RBM`
+    x,  # data, (n_samples, n_visible) binary
+    # None: every unit (exact); k: unbiased estimate from k random units per row
+    n_bits=None,
+    rng=None,  # seed or np.random.Generator, used only with n_bits
+):
     "Mean over the rows of the log-pseudolikelihood sum_i log p(x_i | x_-i)"
     params, x = _check(params, x)
-    return _pl_value_and_grad(params, x, _check_n_bits(n_bits, x.shape[1]), check_rng(rng), want_grad=False).value
+    return _pl_value_and_grad(
+        params, x, _check_n_bits(n_bits, x.shape[1]), check_rng(rng), want_grad=False
+    ).value
 
-def pseudolikelihood_and_grad(params,      # a `BM` or an `RBM`
-                              x,           # data, (n_samples, n_visible) binary
-                              n_bits=None, # None: every unit (exact); k: unbiased estimate from k random units per row
-                              rng=None,    # seed or np.random.Generator, used only with n_bits
-                             ) -> ValueAndGrad:
-    "Mean log-pseudolikelihood of the rows of `x` and its gradient (an ascent direction) in the parameters' type"
+
+def pseudolikelihood_and_grad(
+    params,  # a `BM` or an `RBM`
+    x,  # data, (n_samples, n_visible) binary
+    # None: every unit (exact); k: unbiased estimate from k random units per row
+    n_bits=None,
+    rng=None,  # seed or np.random.Generator, used only with n_bits
+) -> ValueAndGrad:
+    """Mean log-pseudolikelihood of the rows of `x` and its gradient (an ascent
+    direction) in the parameters' type"""
     params, x = _check(params, x)
-    return _pl_value_and_grad(params, x, _check_n_bits(n_bits, x.shape[1]), check_rng(rng))
+    return _pl_value_and_grad(
+        params, x, _check_n_bits(n_bits, x.shape[1]), check_rng(rng)
+    )
 
 # %% ../nbs/07_pseudolikelihood.ipynb #af162df2
-MAX_BLOCK = 20  # largest block of generalized pseudolikelihood: its 2^size states are enumerated
+# largest block of generalized pseudolikelihood: its 2^size states are enumerated
+MAX_BLOCK = 20
 
-def contiguous_blocks(n,    # number of units
-                      size, # units per block (the last block may be smaller)
-                     ):
+
+def contiguous_blocks(
+    n,  # number of units
+    size,  # units per block (the last block may be smaller)
+):
     "Blocks [0..size-1], [size..2 size-1], ... covering n units"
     n, size = check_int(n, "n", 1), check_int(size, "size", 1)
     return [np.arange(s, min(s + size, n)) for s in range(0, n, size)]
 
+
 def _check_blocks(blocks, n=None):
-    "Blocks as a list of int64 index arrays, each non-empty, without repeats, at most MAX_BLOCK units; given n, covering 0..n-1"
-    if isinstance(blocks, (str, bytes)) or not hasattr(blocks, "__len__") or len(blocks) == 0:
-        raise ValueError(f"blocks must be a non-empty list of lists of unit indices, got {blocks!r}")
+    """Blocks as a list of int64 index arrays, each non-empty, without repeats, at most
+    MAX_BLOCK units; given n, covering 0..n-1"""
+    if (
+        isinstance(blocks, (str, bytes))
+        or not hasattr(blocks, "__len__")
+        or len(blocks) == 0
+    ):
+        raise ValueError(
+            f"blocks must be a non-empty list of lists of unit indices, got {blocks!r}"
+        )
     out = []
     for t, S in enumerate(blocks):
         try:
             S = np.asarray(S)
         except ValueError as e:
-            raise ValueError(f"blocks[{t}] must be a list of integer unit indices, got {S!r} ({e})") from None
+            raise ValueError(
+                f"blocks[{t}] must be a list of integer unit indices, got {S!r} ({e})"
+            ) from None
         if S.ndim != 1 or S.size == 0 or not np.issubdtype(S.dtype, np.integer):
-            raise ValueError(f"blocks[{t}] must be a non-empty list of integer unit indices, got {S.tolist()!r}")
+            raise ValueError(
+                f"blocks[{t}] must be a non-empty list of integer unit indices, got "
+                f"{S.tolist()!r}"
+            )
         if S.min() < 0 or (n is not None and S.max() >= n):
-            raise ValueError(f"blocks[{t}] must hold unit indices from 0 to {'n - 1' if n is None else n - 1}, "
-                             f"got {S.tolist()}")
+            raise ValueError(
+                f"blocks[{t}] must hold unit indices from 0 to "
+                f"{'n - 1' if n is None else n - 1}, "
+                f"got {S.tolist()}"
+            )
         if np.unique(S).size != S.size:
             raise ValueError(f"blocks[{t}] must not repeat a unit, got {S.tolist()}")
         if S.size > MAX_BLOCK:
-            raise ValueError(f"blocks[{t}] has {S.size} units and would be enumerated over 2^{S.size} states, "
-                             f"more than 2^{MAX_BLOCK}: split it into smaller blocks")
+            raise ValueError(
+                f"blocks[{t}] has {S.size} units and would be enumerated over "
+                f"2^{S.size} states, "
+                f"more than 2^{MAX_BLOCK}: split it into smaller blocks"
+            )
         out.append(S.astype(np.int64))
     if n is not None:
         covered = np.zeros(n, dtype=bool)
-        for S in out: covered[S] = True
+        for S in out:
+            covered[S] = True
         if not covered.all():
-            raise ValueError(f"blocks must cover every unit; units {np.flatnonzero(~covered).tolist()} are in no block")
+            raise ValueError(
+                f"blocks must cover every unit; units "
+                f"{np.flatnonzero(~covered).tolist()} are in no block"
+            )
     return out
 
+
 def _gpl(params, X, blocks, want_grad=True, max_rows=2**16):
-    "Mean generalized log-pseudolikelihood of the rows of X and its gradient, eqs. (eq-gpl), (eq-gpl-grad); no checks"
+    """Mean generalized log-pseudolikelihood of the rows of X and its gradient, eqs.
+    (eq-gpl), (eq-gpl-grad); no checks"""
     m = X.shape[0]
     total = 0.0
     neg = [np.zeros_like(f) for f in params] if want_grad else None
     for S in blocks:
         s = S.size
         Y = binary_states(0, 2**s, s)
-        code = (X[:, S] @ (2.0 ** np.arange(s - 1, -1, -1))).astype(np.int64)   # each row's own block state
-        step = max(1, max_rows >> s)                                            # rows per chunk
+        code = (X[:, S] @ (2.0 ** np.arange(s - 1, -1, -1))).astype(
+            np.int64
+        )  # each row's own block state
+        step = max(1, max_rows >> s)  # rows per chunk
         for lo in range(0, m, step):
             hi = min(lo + step, m)
-            Xr = np.repeat(X[lo:hi], 2**s, axis=0)                              # every completion of every row
+            Xr = np.repeat(X[lo:hi], 2**s, axis=0)  # every completion of every row
             Xr[:, S] = np.tile(Y, (hi - lo, 1))
             L = -_free_energy(params, Xr).reshape(hi - lo, 2**s)
             lse = logsumexp(L, axis=1)
             total += np.sum(L[np.arange(hi - lo), code[lo:hi]] - lse)
             if want_grad:
-                for acc, f in zip(neg, _weighted_moments(params, Xr, np.exp(L - lse[:, None]).ravel())):
+                for acc, f in zip(
+                    neg, _weighted_moments(params, Xr, np.exp(L - lse[:, None]).ravel())
+                ):
                     acc += f
     value = float(total / m)
-    if not want_grad: return ValueAndGrad(value, None)
+    if not want_grad:
+        return ValueAndGrad(value, None)
     pos = _weighted_moments(params, X, np.full(m, len(blocks) / m))
     return ValueAndGrad(value, type(params)(*(p - q / m for p, q in zip(pos, neg))))
 
-def generalized_pseudolikelihood(params, # a `BM` or an `RBM`
-                                 x,      # data, (n_samples, n_visible) binary
-                                 blocks, # list of blocks of visible-unit indices covering every unit
-                                ):
+
+def generalized_pseudolikelihood(
+    params,  # a `BM` or an `RBM`
+    x,  # data, (n_samples, n_visible) binary
+    blocks,  # list of blocks of visible-unit indices covering every unit
+):
     "Mean over the rows of sum_t log p(x_S_t | x_-S_t) over the blocks S_t"
     params, x = _check(params, x)
     return _gpl(params, x, _check_blocks(blocks, x.shape[1]), want_grad=False).value
 
-def generalized_pseudolikelihood_and_grad(params, # a `BM` or an `RBM`
-                                          x,      # data, (n_samples, n_visible) binary
-                                          blocks, # list of blocks of visible-unit indices covering every unit
-                                         ) -> ValueAndGrad:
-    "Mean generalized log-pseudolikelihood of the rows of `x` and its gradient in the parameters' type"
+
+def generalized_pseudolikelihood_and_grad(
+    params,  # a `BM` or an `RBM`
+    x,  # data, (n_samples, n_visible) binary
+    blocks,  # list of blocks of visible-unit indices covering every unit
+) -> ValueAndGrad:
+    """Mean generalized log-pseudolikelihood of the rows of `x` and its gradient in the
+    parameters' type"""
     params, x = _check(params, x)
     return _gpl(params, x, _check_blocks(blocks, x.shape[1]))
 
 # %% ../nbs/07_pseudolikelihood.ipynb #98420f55
 class PseudoLikelihood:
-    "Learning principle: the mean log-pseudolikelihood and its gradient (every unit, or `n_bits` random units per row)"
-    def __init__(self, n_bits=None): # None: every unit, exact; k: unbiased estimate from k random units per row
+    """Learning principle: the mean log-pseudolikelihood and its gradient (every unit,
+    or `n_bits` random units per row)"""
+
+    def __init__(
+        self, n_bits=None
+    ):  # None: every unit, exact; k: unbiased estimate from k random units per row
         self.n_bits = None if n_bits is None else check_int(n_bits, "n_bits", 1)
 
-    def check_state(self, params, # current parameters
-                    state,        # must be None: pseudolikelihood keeps no state
-                   ):
+    def check_state(
+        self,
+        params,  # current parameters
+        state,  # must be None: pseudolikelihood keeps no state
+    ):
         "None: pseudolikelihood keeps no state (and `n_bits` must fit the model)"
         _check_n_bits(self.n_bits, n_visible(check_params(params)))
         return _no_state(self, state)
 
-    def objective(self, params, # a `BM` or an `RBM`
-                  batch,        # data, (n_samples, n_visible) binary
-                 ):
+    def objective(
+        self,
+        params,  # a `BM` or an `RBM`
+        batch,  # data, (n_samples, n_visible) binary
+    ):
         "Exact mean log-pseudolikelihood of `batch` (every unit, whatever `n_bits`)"
         return pseudolikelihood(params, batch)
 
-    def value_and_grad(self, params, # a `BM` or an `RBM`
-                       batch,        # data, (n_samples, n_visible) binary
-                       rng=None,     # seed or np.random.Generator, used only with n_bits
-                      ) -> ValueAndGrad:
-        "Mean log-pseudolikelihood of `batch` and its gradient (estimates if `n_bits` is set)"
+    def value_and_grad(
+        self,
+        params,  # a `BM` or an `RBM`
+        batch,  # data, (n_samples, n_visible) binary
+        rng=None,  # seed or np.random.Generator, used only with n_bits
+    ) -> ValueAndGrad:
+        """Mean log-pseudolikelihood of `batch` and its gradient (estimates if `n_bits`
+        is set)"""
         params, batch = _check(params, batch, "batch")
-        return _pl_value_and_grad(params, batch, _check_n_bits(self.n_bits, batch.shape[1]), check_rng(rng))
+        return _pl_value_and_grad(
+            params, batch, _check_n_bits(self.n_bits, batch.shape[1]), check_rng(rng)
+        )
 
-    def grad(self, params,   # a `BM` or an `RBM`
-             batch,          # minibatch, (n_samples, n_visible) binary
-             state=None,     # None (pseudolikelihood keeps no state)
-             rng=None,       # seed or np.random.Generator, used only with n_bits
-            ):
+    def grad(
+        self,
+        params,  # a `BM` or an `RBM`
+        batch,  # minibatch, (n_samples, n_visible) binary
+        state=None,  # None (pseudolikelihood keeps no state)
+        rng=None,  # seed or np.random.Generator, used only with n_bits
+    ):
         "(gradient of the batch's mean log-pseudolikelihood, None)"
         _no_state(self, state)
         return self.value_and_grad(params, batch, rng).grads, None
 
     def _grad(self, params, batch, state, rng):
-        return _pl_value_and_grad(params, batch, _check_n_bits(self.n_bits, batch.shape[1]), rng).grads, state
+        return _pl_value_and_grad(
+            params, batch, _check_n_bits(self.n_bits, batch.shape[1]), rng
+        ).grads, state
 
     def _value_and_grad(self, params, batch):
         return _pl_value_and_grad(params, batch, None)
 
-    def __repr__(self): return f"PseudoLikelihood(n_bits={self.n_bits})"
+    def __repr__(self):
+        return f"PseudoLikelihood(n_bits={self.n_bits})"
+
 
 class GeneralizedPseudoLikelihood:
-    "Learning principle: the mean generalized log-pseudolikelihood over fixed blocks of units, and its gradient"
-    def __init__(self, blocks): # list of blocks of unit indices covering every unit
+    """Learning principle: the mean generalized log-pseudolikelihood over fixed blocks
+    of units, and its gradient"""
+
+    def __init__(self, blocks):  # list of blocks of unit indices covering every unit
         self.blocks = _check_blocks(blocks)
         self._checked = {}
 
-    def check_state(self, params, # current parameters
-                    state,        # must be None: generalized pseudolikelihood keeps no state
-                   ):
-        "None: generalized pseudolikelihood keeps no state; the blocks are checked against the model's units"
+    def check_state(
+        self,
+        params,  # current parameters
+        state,  # must be None: generalized pseudolikelihood keeps no state
+    ):
+        """None: generalized pseudolikelihood keeps no state; the blocks are checked
+        against the model's units"""
         self._blocks(n_visible(check_params(params)))
         return _no_state(self, state)
 
     def _blocks(self, n):
-        if n not in self._checked: self._checked[n] = _check_blocks(self.blocks, n)
+        if n not in self._checked:
+            self._checked[n] = _check_blocks(self.blocks, n)
         return self._checked[n]
 
-    def objective(self, params, # a `BM` or an `RBM`
-                  batch,        # data, (n_samples, n_visible) binary
-                 ):
+    def objective(
+        self,
+        params,  # a `BM` or an `RBM`
+        batch,  # data, (n_samples, n_visible) binary
+    ):
         "Mean generalized log-pseudolikelihood of `batch`"
         params, batch = _check(params, batch, "batch")
         return _gpl(params, batch, self._blocks(batch.shape[1]), want_grad=False).value
 
-    def value_and_grad(self, params, # a `BM` or an `RBM`
-                       batch,        # data, (n_samples, n_visible) binary
-                       rng=None,     # unused: the objective is deterministic
-                      ) -> ValueAndGrad:
+    def value_and_grad(
+        self,
+        params,  # a `BM` or an `RBM`
+        batch,  # data, (n_samples, n_visible) binary
+        rng=None,  # unused: the objective is deterministic
+    ) -> ValueAndGrad:
         "Mean generalized log-pseudolikelihood of `batch` and its gradient"
         params, batch = _check(params, batch, "batch")
         return _gpl(params, batch, self._blocks(batch.shape[1]))
 
-    def grad(self, params, # a `BM` or an `RBM`
-             batch,        # minibatch, (n_samples, n_visible) binary
-             state=None,   # None (generalized pseudolikelihood keeps no state)
-             rng=None,     # unused: the gradient is exact
-            ):
+    def grad(
+        self,
+        params,  # a `BM` or an `RBM`
+        batch,  # minibatch, (n_samples, n_visible) binary
+        state=None,  # None (generalized pseudolikelihood keeps no state)
+        rng=None,  # unused: the gradient is exact
+    ):
         "(gradient of the batch's mean generalized log-pseudolikelihood, None)"
         _no_state(self, state)
         check_rng(rng)
@@ -449,5 +592,5 @@ class GeneralizedPseudoLikelihood:
     def _value_and_grad(self, params, batch):
         return _gpl(params, batch, self._blocks(batch.shape[1]))
 
-    def __repr__(self): return f"GeneralizedPseudoLikelihood(blocks of sizes {[int(np.size(S)) for S in self.blocks]})"
-
+    def __repr__(self):
+        return f"GeneralizedPseudoLikelihood(blocks of sizes {[int(np.size(S)) for S in self.blocks]})"

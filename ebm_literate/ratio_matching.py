@@ -8,8 +8,14 @@ __all__ = ['flip_probabilities', 'ratio_matching_loss', 'ratio_matching_loss_and
 # %% ../nbs/09_ratio_matching.ipynb #ddbfcd42
 import numpy as np
 
-from .models import (_free_energy, check_data, check_int, check_params,
-                                 check_rng, n_visible)
+from ebm_literate.models import (
+    _free_energy,
+    check_data,
+    check_int,
+    check_params,
+    check_rng,
+    n_visible,
+)
 from .gradient import ValueAndGrad, _no_state, _weighted_moments
 from .pseudolikelihood import RM, _check_n_bits, _choose_bits, _flips
 
@@ -51,7 +57,8 @@ def _rm_reference(params, X):
 
 # %% ../nbs/09_ratio_matching.ipynb #d7ff72ae
 def _rm_value_and_grad(params, X, n_bits=None, rng=None, want_grad=True):
-    "Mean ratio-matching objective -sum_j q_j^2 (exact, or unbiased from n_bits bits per row) and its ascent gradient"
+    """Mean ratio-matching objective -sum_j q_j^2 (exact, or unbiased from n_bits bits
+    per row) and its ascent gradient"""
     idx, scale = _choose_bits(X.shape[0], X.shape[1], n_bits, rng)
     q, grads = _flips(params, X, idx, scale, want_grad, RM)
     q = q.ravel()
@@ -64,71 +71,101 @@ def _checked(params, x, name, n_bits=None, rng=None):
     x = check_data(params, x, name)
     return params, x, _check_n_bits(n_bits, x.shape[1]), check_rng(rng)
 
-def flip_probabilities(params, # a `BM` or an `RBM`
-                       x,      # data, (n_samples, n_visible) binary
-                      ):
-    "q_j = g(p~(x) / p~(f(x, j))) = P(bit j flipped | the others) for every row and unit, (n_samples, n_visible)"
+
+def flip_probabilities(
+    params,  # a `BM` or an `RBM`
+    x,  # data, (n_samples, n_visible) binary
+):
+    """q_j = g(p~(x) / p~(f(x, j))) = P(bit j flipped | the others) for every row and
+    unit, (n_samples, n_visible)"""
     params, x, _, _ = _checked(params, x, "x")
     return _flips(params, x, np.arange(x.shape[1])[None, :], 1.0, False, RM)[0]
 
-def ratio_matching_loss(params,      # a `BM` or an `RBM`
-                        x,           # data, (n_samples, n_visible) binary
-                        n_bits=None, # None: every unit (exact); k: unbiased estimate from k random units per row
-                        rng=None,    # seed or np.random.Generator, used only with n_bits
-                       ):
-    "Mean over the rows of the ratio-matching loss sum_j g(p~(x) / p~(f(x, j)))^2 (eq. 18.26), to be minimized"
+
+def ratio_matching_loss(
+    params,  # a `BM` or an `RBM`
+    x,  # data, (n_samples, n_visible) binary
+    # None: every unit (exact); k: unbiased estimate from k random units per row
+    n_bits=None,
+    rng=None,  # seed or np.random.Generator, used only with n_bits
+):
+    """Mean over the rows of the ratio-matching loss sum_j g(p~(x) / p~(f(x, j)))^2 (eq.
+    18.26), to be minimized"""
     params, x, n_bits, rng = _checked(params, x, "x", n_bits, rng)
     return -_rm_value_and_grad(params, x, n_bits, rng, want_grad=False).value
 
-def ratio_matching_loss_and_grad(params,      # a `BM` or an `RBM`
-                                 x,           # data, (n_samples, n_visible) binary
-                                 n_bits=None, # None: every unit (exact); k: unbiased estimate from k units per row
-                                 rng=None,    # seed or np.random.Generator, used only with n_bits
-                                ) -> ValueAndGrad:
-    "Mean ratio-matching loss of the rows of `x` and its gradient (a descent direction) in the parameters' type"
+
+def ratio_matching_loss_and_grad(
+    params,  # a `BM` or an `RBM`
+    x,  # data, (n_samples, n_visible) binary
+    n_bits=None,  # None: every unit (exact); k: unbiased estimate from k units per row
+    rng=None,  # seed or np.random.Generator, used only with n_bits
+) -> ValueAndGrad:
+    """Mean ratio-matching loss of the rows of `x` and its gradient (a descent
+    direction) in the parameters' type"""
     params, x, n_bits, rng = _checked(params, x, "x", n_bits, rng)
     value, grads = _rm_value_and_grad(params, x, n_bits, rng)
     return ValueAndGrad(-value, type(grads)(*(-g for g in grads)))
 
+
 class RatioMatching:
-    "Learning principle: minus the mean ratio-matching loss and its gradient (every unit, or `n_bits` random units per row)"
-    def __init__(self, n_bits=None): # None: every unit, exact; k: unbiased estimate from k random units per row
+    """Learning principle: minus the mean ratio-matching loss and its gradient (every
+    unit, or `n_bits` random units per row)"""
+
+    def __init__(
+        self, n_bits=None
+    ):  # None: every unit, exact; k: unbiased estimate from k random units per row
         self.n_bits = None if n_bits is None else check_int(n_bits, "n_bits", minimum=1)
 
-    def check_state(self, params, # a `BM` or an `RBM`
-                    state,        # must be None: ratio matching keeps no state
-                   ):
+    def check_state(
+        self,
+        params,  # a `BM` or an `RBM`
+        state,  # must be None: ratio matching keeps no state
+    ):
         "None: ratio matching keeps no state (and `n_bits` must fit the model)"
         _check_n_bits(self.n_bits, n_visible(check_params(params)))
         return _no_state(self, state)
 
-    def objective(self, params, # a `BM` or an `RBM`
-                  batch,        # data, (n_samples, n_visible) binary
-                 ):
-        "Minus the exact mean ratio-matching loss of `batch` (every unit, whatever `n_bits`): to be maximized"
+    def objective(
+        self,
+        params,  # a `BM` or an `RBM`
+        batch,  # data, (n_samples, n_visible) binary
+    ):
+        """Minus the exact mean ratio-matching loss of `batch` (every unit, whatever
+        `n_bits`): to be maximized"""
         params, batch, _, _ = _checked(params, batch, "batch")
         return _rm_value_and_grad(params, batch, want_grad=False).value
 
-    def value_and_grad(self, params, # a `BM` or an `RBM`
-                       batch,        # data, (n_samples, n_visible) binary
-                      ) -> ValueAndGrad:
-        "Minus the exact mean ratio-matching loss of `batch` and its gradient (an ascent direction)"
+    def value_and_grad(
+        self,
+        params,  # a `BM` or an `RBM`
+        batch,  # data, (n_samples, n_visible) binary
+    ) -> ValueAndGrad:
+        """Minus the exact mean ratio-matching loss of `batch` and its gradient (an
+        ascent direction)"""
         params, batch, _, _ = _checked(params, batch, "batch")
         return _rm_value_and_grad(params, batch)
 
-    def grad(self, params,   # a `BM` or an `RBM`
-             batch,          # minibatch, (n_samples, n_visible) binary
-             state=None,     # must be None; returned unchanged
-             rng=None,       # seed or np.random.Generator, used only with n_bits
-            ):
+    def grad(
+        self,
+        params,  # a `BM` or an `RBM`
+        batch,  # minibatch, (n_samples, n_visible) binary
+        state=None,  # must be None; returned unchanged
+        rng=None,  # seed or np.random.Generator, used only with n_bits
+    ):
         "(ascent direction of minus the batch's mean ratio-matching loss, state)"
         params, batch, n_bits, rng = _checked(params, batch, "batch", self.n_bits, rng)
-        return _rm_value_and_grad(params, batch, n_bits, rng).grads, self.check_state(params, state)
+        return _rm_value_and_grad(params, batch, n_bits, rng).grads, self.check_state(
+            params, state
+        )
 
     def _grad(self, params, batch, state, rng):
-        return _rm_value_and_grad(params, batch, _check_n_bits(self.n_bits, batch.shape[1]), rng).grads, state
+        return _rm_value_and_grad(
+            params, batch, _check_n_bits(self.n_bits, batch.shape[1]), rng
+        ).grads, state
 
     def _value_and_grad(self, params, batch):
         return _rm_value_and_grad(params, batch)
 
-    def __repr__(self): return f"RatioMatching(n_bits={self.n_bits})"
+    def __repr__(self):
+        return f"RatioMatching(n_bits={self.n_bits})"

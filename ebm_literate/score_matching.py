@@ -204,8 +204,9 @@ def _gbrbm_fast(params, X, noise=None, tau=1.0):
     "Score matching (noise None) or denoising score matching of a GaussianRBM"
     W, b, c, sd = params
     m, (nv, nh), trace = X.shape[0], W.shape, noise is None
-    Z, Y = np.empty((2 * m, nv)), np.empty(
-        (2 * m, nh)
+    Z, Y = (
+        np.empty((2 * m, nv)),
+        np.empty((2 * m, nh)),
     )  # [E; v/sigma] and [h_hat; D]: Z'Y = grad W
     E, Vs, H, D = Z[:m], Z[m:], Y[:m], Y[m:]
     np.divide(X if trace else X + tau * noise, sd, out=Vs)

@@ -15,7 +15,8 @@ WIDTH = 88  # the longest line the book shows in a code cell
 
 
 def _annotation(a):
-    "An annotation as the book's code writes it: `np.ndarray`, `GibbsResult` (no module)"
+    """An annotation as the book's code writes it: `np.ndarray`, `GibbsResult` (no
+    module)"""
     text = re.sub(r"\b(ebm_literate\.\w+|__main__)\.", "", inspect.formatannotation(a))
     return re.sub(r"\bnumpy\.", "np.", text)
 
@@ -28,12 +29,15 @@ def _parameter(p):
         text += ": " + _annotation(p.annotation)
     if p.default is not p.empty:
         default = getattr(p.default, "__name__", None) if callable(p.default) else None
-        text += (" = " if p.annotation is not p.empty else "=") + (default or repr(p.default))
+        text += (" = " if p.annotation is not p.empty else "=") + (
+            default or repr(p.default)
+        )
     return text
 
 # %% ../nbs/showdoc.ipynb #e773d688
 def _exported(cls):
-    "The package's copy of a class: a class defined in a notebook's kernel has no source file"
+    """The package's copy of a class: a class defined in a notebook's kernel has no
+    source file"""
     import importlib
 
     from ebm_literate._modidx import d
@@ -45,7 +49,8 @@ def _exported(cls):
 
 
 def _comments(obj):
-    "Comments beside the parameters of a function, a class's `__init__` or a NamedTuple's fields"
+    """Comments beside the parameters of a function, a class's `__init__` or a
+    NamedTuple's fields"""
     if inspect.isclass(obj) and hasattr(obj, "_fields"):
         found = {}
         source = ""
@@ -72,30 +77,41 @@ def _comments(obj):
 
 # %% ../nbs/showdoc.ipynb #3ab41f72
 def _comment_lines(code, comment):
-    "`code` followed by `# comment`, the comment wrapped under itself to stay within WIDTH"
+    """`code` followed by `# comment`, the comment wrapped under itself to stay within
+    WIDTH"""
     if not comment:
         return [code]
     width = max(WIDTH - len(code) - 4, 30)
     parts = textwrap.wrap(comment, width)
-    if len(code) + 4 + len(parts[0]) > WIDTH:  # a long parameter: its comment goes above it
+    if (
+        len(code) + 4 + len(parts[0]) > WIDTH
+    ):  # a long parameter: its comment goes above it
         indent = code[: len(code) - len(code.lstrip())]
-        return [indent + "# " + p for p in textwrap.wrap(comment, WIDTH - len(indent) - 2)] + [code]
+        return [
+            indent + "# " + p for p in textwrap.wrap(comment, WIDTH - len(indent) - 2)
+        ] + [code]
     pad = " " * (len(code) + 2)
     return [f"{code}  # {parts[0]}"] + [f"{pad}# {p}" for p in parts[1:]]
 
 
 def signature_text(obj, name=None):
     "The signature of a function, class or method as the book shows it"
-    target = getattr(obj, "py_func", obj)  # a Numba dispatcher documents its Python function
+    target = getattr(
+        obj, "py_func", obj
+    )  # a Numba dispatcher documents its Python function
     kind = "class" if inspect.isclass(target) else "def"
-    name = name or getattr(target, "__qualname__", getattr(target, "__name__", repr(target)))
+    name = name or getattr(
+        target, "__qualname__", getattr(target, "__name__", repr(target))
+    )
     try:
         sig = inspect.signature(target)
     except (TypeError, ValueError):
         return f"{kind} {name}"
     params = list(sig.parameters.values())
     if kind == "def" and "." in name and params and params[0].name in ("self", "cls"):
-        params = params[1:]  # a method is shown under its class; `self` goes without saying
+        params = params[
+            1:
+        ]  # a method is shown under its class; `self` goes without saying
     ret = sig.return_annotation
     tail = ")" + ("" if ret is sig.empty else " -> " + _annotation(ret))
     comments = _comments(target)
@@ -122,4 +138,6 @@ class ShowDoc:
 
     def _repr_markdown_(self):
         doc = inspect.getdoc(getattr(self.sym, "py_func", self.sym)) or ""
-        return f"```python\n{signature_text(self.sym, self.name)}\n```" + ("\n\n" + doc if doc else "")
+        return f"```python\n{signature_text(self.sym, self.name)}\n```" + (
+            "\n\n" + doc if doc else ""
+        )

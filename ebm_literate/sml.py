@@ -10,75 +10,140 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .models import (BM, RBM, check_binary, check_int, check_param_tuple, check_params, check_real, check_rng,
-                                 n_visible)
-from .mcmc import _bm_gibbs_kernel, _rbm_run, _single_threaded_blas, check_rng_states, rng_states
-from .cd import _NO_STATES, _bm_stats_diff, _chain_from_hidden, _hidden_probs_into, _rbm_grad_stacked
+from ebm_literate.models import (
+    BM,
+    RBM,
+    check_binary,
+    check_int,
+    check_param_tuple,
+    check_params,
+    check_real,
+    check_rng,
+    n_visible,
+)
+from ebm_literate.mcmc import (
+    _bm_gibbs_kernel,
+    _rbm_run,
+    _single_threaded_blas,
+    check_rng_states,
+    rng_states,
+)
+from ebm_literate.cd import (
+    _NO_STATES,
+    _bm_stats_diff,
+    _chain_from_hidden,
+    _hidden_probs_into,
+    _rbm_grad_stacked,
+)
 
 # %% ../nbs/06_sml.ipynb #13b0fe6d
 def _hidden_probs(params, v):
     "p(h = 1 | v) for the rows of v"
-    return _hidden_probs_into(params.W, params.c, v, np.empty((v.shape[0], params.c.shape[0])))
+    return _hidden_probs_into(
+        params.W, params.c, v, np.empty((v.shape[0], params.c.shape[0]))
+    )
+
 
 def _stacked(batch, n_chains, n_hidden):
-    "Stacked arrays V = [batch; room for the chains' states] and P for the probabilities of both, one product for all"
+    """Stacked arrays V = [batch; room for the chains' states] and P for the
+    probabilities of both, one product for all"""
     m = batch.shape[0]
     V, P = np.empty((m + n_chains, batch.shape[1])), np.empty((m + n_chains, n_hidden))
     V[:m] = batch
     return V, P
 
+
 class Chains(NamedTuple):
     "Persistent Gibbs chains: the state a PCD principle carries between updates"
-    v: np.ndarray           # visible states of the chains after the last update, (n_chains, n_visible)
-    h: np.ndarray | None    # RBM: hidden states sampled last, where the next update continues; None for a BM
+
+    v: (
+        np.ndarray
+    )  # visible states of the chains after the last update, (n_chains, n_visible)
+    h: (
+        np.ndarray | None
+    )  # RBM: hidden states sampled last, where the next update continues; None for a BM
     rng_states: np.ndarray  # per-chain generator states, (n_chains, 4) uint64
 
+
 def _start_chains(params, batch, n_chains, rng):
-    "Chains started at rows of the batch (all of it if n_chains is its length, else rows drawn with replacement)"
-    v = batch.copy() if n_chains == batch.shape[0] else batch[rng.integers(0, batch.shape[0], n_chains)]
+    """Chains started at rows of the batch (all of it if n_chains is its length, else
+    rows drawn with replacement)"""
+    v = (
+        batch.copy()
+        if n_chains == batch.shape[0]
+        else batch[rng.integers(0, batch.shape[0], n_chains)]
+    )
     states = rng_states(rng, n_chains)
     if isinstance(params, BM):
         return Chains(v, None, states)
-    ph, h = np.empty((n_chains, params.c.shape[0])), np.empty((n_chains, params.c.shape[0]))
+    ph, h = (
+        np.empty((n_chains, params.c.shape[0])),
+        np.empty((n_chains, params.c.shape[0])),
+    )
     _hidden_probs_into(params.W, params.c, v, ph, 1.0, states, h)
     return Chains(v, h, states)
 
+
 def _advance(chain_params, chains, k, v=None, ph=None, scale=1.0):
-    "k sweeps of persistent chains under `chain_params` (RBM: states into `v`, scale * p(h=1|v) into `ph`); new Chains"
+    """k sweeps of persistent chains under `chain_params` (RBM: states into `v`, scale *
+    p(h=1|v) into `ph`); new Chains"""
     states = chains.rng_states.copy()
     if isinstance(chain_params, BM):
         x = chains.v.copy()
-        _bm_gibbs_kernel(chain_params.W, chain_params.b, x, k, 1.0, states, np.empty_like(x))
+        _bm_gibbs_kernel(
+            chain_params.W, chain_params.b, x, k, 1.0, states, np.empty_like(x)
+        )
         return Chains(x, None, states)
     h = chains.h.copy()
     v = np.empty_like(chains.v) if v is None else v
     ph = np.empty_like(h) if ph is None else ph
-    _chain_from_hidden(chain_params.W, chain_params.b, chain_params.c, h, k, states, v, ph, scale)
+    _chain_from_hidden(
+        chain_params.W, chain_params.b, chain_params.c, h, k, states, v, ph, scale
+    )
     return Chains(v, h, states)
 
+
 def _check_chains(state, params, n_chains=None, name="state"):
-    "Chains for `params`: binary states of the model's sizes, one hidden row per chain (RBM), one generator per chain"
+    """Chains for `params`: binary states of the model's sizes, one hidden row per chain
+    (RBM), one generator per chain"""
     if not isinstance(state, Chains):
-        raise TypeError(f"{name} must be None or Chains from an earlier update, got {type(state).__name__}")
+        raise TypeError(
+            f"{name} must be None or Chains from an earlier update, got "
+            f"{type(state).__name__}"
+        )
     v = check_binary(state.v, f"{name}.v", n_visible(params))
     if n_chains is not None and v.shape[0] != n_chains:
-        raise ValueError(f"{name} must hold n_chains = {n_chains} chains, as this principle was created with, "
-                         f"got {name}.v of shape {v.shape}")
+        raise ValueError(
+            f"{name} must hold n_chains = {n_chains} chains, as this principle was "
+            f"created with, "
+            f"got {name}.v of shape {v.shape}"
+        )
     h = None
     if isinstance(params, RBM):
         if state.h is None:
-            raise ValueError(f"{name}.h must hold the chains' hidden states for an RBM, got None (chains of a BM?)")
+            raise ValueError(
+                f"{name}.h must hold the chains' hidden states for an RBM, got None "
+                f"(chains of a BM?)"
+            )
         h = check_binary(state.h, f"{name}.h", params.c.shape[0])
         if h.shape[0] != v.shape[0]:
-            raise ValueError(f"{name}.h must have one row per chain like {name}.v ({v.shape[0]}), got shape {h.shape}")
+            raise ValueError(
+                f"{name}.h must have one row per chain like {name}.v ({v.shape[0]}), "
+                f"got shape {h.shape}"
+            )
     elif state.h is not None:
-        raise ValueError(f"{name}.h must be None for a BM, which has no hidden units (chains of an RBM?), "
-                         f"got {type(state.h).__name__}")
-    return Chains(v, h, check_rng_states(state.rng_states, v.shape[0], f"{name}.rng_states"))
+        raise ValueError(
+            f"{name}.h must be None for a BM, which has no hidden units (chains of an "
+            f"RBM?), "
+            f"got {type(state.h).__name__}"
+        )
+    return Chains(
+        v, h, check_rng_states(state.rng_states, v.shape[0], f"{name}.rng_states")
+    )
+
 
 def _check_n_chains(n_chains):
     return None if n_chains is None else check_int(n_chains, "n_chains", 1)
-
 
 # %% ../nbs/06_sml.ipynb #259cd989
 def _pcd_grad(params, batch, chains, k, n_chains, rng):
@@ -92,45 +157,68 @@ def _pcd_grad(params, batch, chains, k, n_chains, rng):
     V, P = _stacked(batch, n, c.shape[0])
     H, states = np.empty_like(P), chains.rng_states.copy()
     H[m:] = chains.h
-    with _single_threaded_blas():                       # BLAS only inside our parallel loops, one thread each
+    with (
+        _single_threaded_blas()
+    ):  # BLAS only inside our parallel loops, one thread each
         # the chains' k sweeps in rows m.., then p(h=1|v) of the batch and of the chains in one tiled product,
         # scaled 1/m and -1/n for the stacked weight gradient, and the chains' hidden states sampled
-        _rbm_run(W, b, c, V, H, P, 2 * k - 1, True, 1.0, states, -1.0 / n, True, m, 1.0 / m)
+        _rbm_run(
+            W, b, c, V, H, P, 2 * k - 1, True, 1.0, states, -1.0 / n, True, m, 1.0 / m
+        )
         return _rbm_grad_stacked(V, P, m), Chains(V[m:], H[m:], states)
 
+
 class PCD:
-    "Stochastic maximum likelihood (persistent contrastive divergence): chains persist between updates"
-    def __init__(self, k=1,          # Gibbs sweeps per update, an integer >= 1
-                 n_chains=None):     # number of persistent chains; None: as many as rows in the first batch
+    """Stochastic maximum likelihood (persistent contrastive divergence): chains persist
+    between updates"""
+
+    def __init__(
+        self,
+        k=1,  # Gibbs sweeps per update, an integer >= 1
+        n_chains=None,
+    ):  # number of persistent chains; None: as many as rows in the first batch
         self.k, self.n_chains = check_int(k, "k", 1), _check_n_chains(n_chains)
 
-    def check_state(self, params, # current parameters, a `BM` or an `RBM`
-                    state,        # None, or the `Chains` of an earlier update
-                   ):
-        "`state` checked against `params` (shapes, binary states, generators): None or Chains ready for `_grad`"
+    def check_state(
+        self,
+        params,  # current parameters, a `BM` or an `RBM`
+        state,  # None, or the `Chains` of an earlier update
+    ):
+        """`state` checked against `params` (shapes, binary states, generators): None or
+        Chains ready for `_grad`"""
         params = check_params(params)
         return None if state is None else _check_chains(state, params, self.n_chains)
 
-    def grad(self, params,  # current parameters, a `BM` or an `RBM`
-             batch,         # minibatch (n, n_visible), binary
-             state=None,    # None to start chains at the batch, else the `Chains` of the previous update
-             rng=None):     # seed or numpy Generator
-        "(PCD-k estimate of the gradient of the batch's mean log-likelihood, advanced Chains)"
+    def grad(
+        self,
+        params,  # current parameters, a `BM` or an `RBM`
+        batch,  # minibatch (n, n_visible), binary
+        # None to start chains at the batch, else the `Chains` of the previous update
+        state=None,
+        rng=None,
+    ):  # seed or numpy Generator
+        """(PCD-k estimate of the gradient of the batch's mean log-likelihood, advanced
+        Chains)"""
         params = check_params(params)
         batch = check_binary(batch, "batch", n_visible(params))
-        return self._grad(params, batch, self.check_state(params, state), check_rng(rng))
+        return self._grad(
+            params, batch, self.check_state(params, state), check_rng(rng)
+        )
 
     def _grad(self, params, batch, state, rng):
         return _pcd_grad(params, batch, state, self.k, self.n_chains, rng)
 
-    def __repr__(self): return f"PCD(k={self.k}, n_chains={self.n_chains})"
-
+    def __repr__(self):
+        return f"PCD(k={self.k}, n_chains={self.n_chains})"
 
 # %% ../nbs/06_sml.ipynb #a0acfa58
 class FastChains(NamedTuple):
     "State of fast PCD: the persistent chains and the fast parameters"
-    chains: Chains  # persistent chains, which sample the model with parameters params + fast
-    fast: tuple     # fast parameters, same type as the model's
+
+    # persistent chains, which sample the model with parameters params + fast
+    chains: Chains
+    fast: tuple  # fast parameters, same type as the model's
+
 
 def _fpcd_grad(params, batch, state, k, n_chains, fast_lr, fast_decay, rng):
     "Fast-PCD direction and new state, without input checks"
@@ -149,54 +237,110 @@ def _fpcd_grad(params, batch, state, k, n_chains, fast_lr, fast_decay, rng):
         with _single_threaded_blas():
             chains = _advance(overlay, chains, k, V[m:])
             # p(h=1|v) of the regular model for the batch and the chains' states, in one product, scaled 1/m and -1/n
-            _rbm_run(params.W, params.c, params.c, V, P, P, 0, False, 1.0, _NO_STATES, -1.0 / n, False, m, 1.0 / m)
+            _rbm_run(
+                params.W,
+                params.c,
+                params.c,
+                V,
+                P,
+                P,
+                0,
+                False,
+                1.0,
+                _NO_STATES,
+                -1.0 / n,
+                False,
+                m,
+                1.0 / m,
+            )
             g = _rbm_grad_stacked(V, P, m)
     fast = type(params)(*(fast_decay * f + fast_lr * gi for f, gi in zip(fast, g)))
     return g, FastChains(chains, fast)
 
+
 def _check_fast_chains(state, params, n_chains=None, name="state"):
-    "FastChains for `params`: checked chains and fast parameters of the model's type and shapes"
+    """FastChains for `params`: checked chains and fast parameters of the model's type
+    and shapes"""
     if not isinstance(state, FastChains):
-        raise TypeError(f"{name} must be None or FastChains from an earlier update, got {type(state).__name__}")
+        raise TypeError(
+            f"{name} must be None or FastChains from an earlier update, got "
+            f"{type(state).__name__}"
+        )
     chains = _check_chains(state.chains, params, n_chains, f"{name}.chains")
     if type(state.fast) is not type(params):
-        raise TypeError(f"{name}.fast must be a {type(params).__name__} like params, got {type(state.fast).__name__}")
+        raise TypeError(
+            f"{name}.fast must be a {type(params).__name__} like params, got "
+            f"{type(state.fast).__name__}"
+        )
     fast = check_param_tuple(state.fast, f"{name}.fast")
     for field, f, p in zip(params._fields, fast, params):
         if f.shape != p.shape:
-            raise ValueError(f"{name}.fast.{field} must have the shape of params.{field}, {p.shape}, got {f.shape}")
+            raise ValueError(
+                f"{name}.fast.{field} must have the shape of params.{field}, "
+                f"{p.shape}, got {f.shape}"
+            )
     return FastChains(chains, fast)
 
+
 class FastPCD:
-    "Fast PCD: persistent chains sample the model plus fast weights that learn quickly and decay quickly"
-    def __init__(self, fast_learning_rate, # learning rate of the fast parameters (> 0)
-                 k=1,                      # Gibbs sweeps per update
-                 fast_decay=0.95,          # factor multiplying the fast parameters at every update, in [0, 1)
-                 n_chains=None):           # number of persistent chains; None: rows of the first batch
-        self.fast_learning_rate = check_real(fast_learning_rate, "fast_learning_rate", low=0, low_open=True)
+    """Fast PCD: persistent chains sample the model plus fast weights that learn quickly
+    and decay quickly"""
+
+    def __init__(
+        self,
+        fast_learning_rate,  # learning rate of the fast parameters (> 0)
+        k=1,  # Gibbs sweeps per update
+        # factor multiplying the fast parameters at every update, in [0, 1)
+        fast_decay=0.95,
+        n_chains=None,
+    ):  # number of persistent chains; None: rows of the first batch
+        self.fast_learning_rate = check_real(
+            fast_learning_rate, "fast_learning_rate", low=0, low_open=True
+        )
         self.fast_decay = check_real(fast_decay, "fast_decay", 0, 1, high_open=True)
         self.k, self.n_chains = check_int(k, "k", 1), _check_n_chains(n_chains)
 
-    def check_state(self, params, # current (regular) parameters, a `BM` or an `RBM`
-                    state,        # None, or the `FastChains` of an earlier update
-                   ):
+    def check_state(
+        self,
+        params,  # current (regular) parameters, a `BM` or an `RBM`
+        state,  # None, or the `FastChains` of an earlier update
+    ):
         "`state` checked against `params`: None or FastChains ready for `_grad`"
         params = check_params(params)
-        return None if state is None else _check_fast_chains(state, params, self.n_chains)
+        return (
+            None if state is None else _check_fast_chains(state, params, self.n_chains)
+        )
 
-    def grad(self, params,  # current (regular) parameters, a `BM` or an `RBM`
-             batch,         # minibatch (n, n_visible), binary
-             state=None,    # None to start, else the `FastChains` of the previous update
-             rng=None):     # seed or numpy Generator
-        "(fast-PCD estimate of the gradient of the batch's mean log-likelihood, new FastChains)"
+    def grad(
+        self,
+        params,  # current (regular) parameters, a `BM` or an `RBM`
+        batch,  # minibatch (n, n_visible), binary
+        state=None,  # None to start, else the `FastChains` of the previous update
+        rng=None,
+    ):  # seed or numpy Generator
+        """(fast-PCD estimate of the gradient of the batch's mean log-likelihood, new
+        FastChains)"""
         params = check_params(params)
         batch = check_binary(batch, "batch", n_visible(params))
-        return self._grad(params, batch, self.check_state(params, state), check_rng(rng))
+        return self._grad(
+            params, batch, self.check_state(params, state), check_rng(rng)
+        )
 
     def _grad(self, params, batch, state, rng):
-        return _fpcd_grad(params, batch, state, self.k, self.n_chains, self.fast_learning_rate, self.fast_decay, rng)
+        return _fpcd_grad(
+            params,
+            batch,
+            state,
+            self.k,
+            self.n_chains,
+            self.fast_learning_rate,
+            self.fast_decay,
+            rng,
+        )
 
     def __repr__(self):
-        return (f"FastPCD(fast_learning_rate={self.fast_learning_rate}, k={self.k}, fast_decay={self.fast_decay}, "
-                f"n_chains={self.n_chains})")
-
+        return (
+            f"FastPCD(fast_learning_rate={self.fast_learning_rate}, k={self.k}, "
+            f"fast_decay={self.fast_decay}, "
+            f"n_chains={self.n_chains})"
+        )

@@ -14,22 +14,34 @@ import numpy as np
 from numba import njit
 from scipy import optimize
 
-from .models import (BM, RBM, as_float_array, check_bool, check_data, check_int, check_param_tuple, check_real,
-                                 check_rng)
+from ebm_literate.models import (
+    BM,
+    RBM,
+    as_float_array,
+    check_bool,
+    check_data,
+    check_int,
+    check_param_tuple,
+    check_real,
+    check_rng,
+)
 from .exact import log_likelihood, log_partition
 from .gradient import flatten_params, unflatten_params
 from .mcmc import _progress
 
 # %% ../nbs/04_training.ipynb #11cff909
 def _sgd_step_reference(p, g, vel, lr, decay, momentum):
-    "Eq. (eq-train-update) in NumPy for one field: returns (new parameters, new velocity)"
+    """Eq. (eq-train-update) in NumPy for one field: returns (new parameters, new
+    velocity)"""
     step = lr * (g - decay * p)
     vel = momentum * vel + step
     return p + vel, vel
 
+
 @njit(cache=True)
 def _sgd_step(p, g, vel, out, lr, decay, momentum):
-    "Eq. (eq-train-update) for one flattened field: writes out (and vel in place); True if every result is finite"
+    """Eq. (eq-train-update) for one flattened field: writes out (and vel in place);
+    True if every result is finite"""
     finite = True
     if momentum == 0.0:
         for i in range(p.shape[0]):
@@ -51,171 +63,272 @@ def _check_step(step, n_steps):
     n_steps = check_int(n_steps, "n_steps", 1)
     return check_int(step, "step", 0, n_steps - 1), n_steps
 
+
 def constant_schedule(step, n_steps):
     "Learning-rate factor 1 at every step"
     _check_step(step, n_steps)
     return 1.0
 
+
 def linear_schedule(step, n_steps):
-    "Learning-rate factor 1 - step / n_steps: linear decay to zero at the end of training"
+    """Learning-rate factor 1 - step / n_steps: linear decay to zero at the end of
+    training"""
     step, n_steps = _check_step(step, n_steps)
     return 1.0 - step / n_steps
 
+
 SCHEDULES = {"constant": constant_schedule, "linear": linear_schedule}
+
 
 class TrainResult(NamedTuple):
     "What `train` returns"
+
     params: object  # parameters after the last update
-    history: dict   # arrays "step", "epoch", "seconds", "learning_rate" and one per monitor
-    state: object   # the principle's final state (persistent chains, fast weights, ...); pass it back to resume
+    history: (
+        dict  # arrays "step", "epoch", "seconds", "learning_rate" and one per monitor
+    )
+    # the principle's final state (persistent chains, fast weights, ...); pass it back to resume
+    state: object
+
 
 class TrainingDiverged(FloatingPointError):
-    "Parameters became non-finite; `.params`, `.state` and `.history` hold the last finite values and the history"
+    """Parameters became non-finite; `.params`, `.state` and `.history` hold the last
+    finite values and the history"""
+
     def __init__(self, message, step, params, state, history):
         super().__init__(message)
         self.step, self.params, self.state, self.history = step, params, state, history
 
-
 # %% ../nbs/04_training.ipynb #f45c0adc
-def exact_ll(*datasets, # one or more data sets (n_samples, n_visible), binary for a BM or RBM
-            ):
-    "Monitors params -> exact mean log-likelihood, one per data set, sharing one log Z per parameter set"
-    if not datasets: raise TypeError("exact_ll needs at least one data set")
-    datasets = [as_float_array(d, "data" if len(datasets) == 1 else f"datasets[{i}]", ndim=2)
-                for i, d in enumerate(datasets)]
-    last = [None, None]                               # (params, log Z) of the last call, for the other monitors
+def exact_ll(
+    *datasets,  # one or more data sets (n_samples, n_visible), binary for a BM or RBM
+):
+    """Monitors params -> exact mean log-likelihood, one per data set, sharing one log Z
+    per parameter set"""
+    if not datasets:
+        raise TypeError("exact_ll needs at least one data set")
+    datasets = [
+        as_float_array(d, "data" if len(datasets) == 1 else f"datasets[{i}]", ndim=2)
+        for i, d in enumerate(datasets)
+    ]
+    last = [None, None]  # (params, log Z) of the last call, for the other monitors
+
     def log_z(params):
-        if last[0] is not params: last[:] = [params, log_partition(params)]
+        if last[0] is not params:
+            last[:] = [params, log_partition(params)]
         return last[1]
-    def monitor(data): return lambda params: log_likelihood(params, data, log_z=log_z(params))
+
+    def monitor(data):
+        return lambda params: log_likelihood(params, data, log_z=log_z(params))
+
     monitors = tuple(monitor(d) for d in datasets)
     return monitors[0] if len(monitors) == 1 else monitors
+
 
 def objective_monitor(principle, data):
     "A monitor: params -> `principle.objective(params, data)`"
     if not callable(getattr(principle, "objective", None)):
-        raise TypeError(f"principle {principle!r} has no objective(params, batch) method")
+        raise TypeError(
+            f"principle {principle!r} has no objective(params, batch) method"
+        )
     data = as_float_array(data, "data", ndim=2)
     return lambda params: principle.objective(params, data)
-
 
 # %% ../nbs/04_training.ipynb #9c97351d
 def _check_grads(grads, params):
     "The first gradient must have the parameters' type and shapes"
     if type(grads) is not type(params):
-        raise TypeError(f"principle.grad must return (grads, state) with grads a {type(params).__name__} "
-                        f"like params, got {type(grads).__name__}")
+        raise TypeError(
+            f"principle.grad must return (grads, state) with grads a "
+            f"{type(params).__name__} "
+            f"like params, got {type(grads).__name__}"
+        )
     for name, g, p in zip(params._fields, grads, params):
         if np.shape(g) != p.shape:
-            raise ValueError(f"principle.grad returned grads.{name} of shape {np.shape(g)}, "
-                             f"expected {p.shape} like params.{name}")
+            raise ValueError(
+                f"principle.grad returned grads.{name} of shape {np.shape(g)}, "
+                f"expected {p.shape} like params.{name}"
+            )
+
 
 def _check_schedule(schedule):
     "A schedule name or a function (step, n_steps) -> learning-rate factor"
     if isinstance(schedule, str):
         if schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {sorted(SCHEDULES)} or a function (step, n_steps) -> factor, "
-                             f"got {schedule!r}")
+            raise ValueError(
+                f"schedule must be one of {sorted(SCHEDULES)} or a function (step, "
+                f"n_steps) -> factor, "
+                f"got {schedule!r}"
+            )
         return SCHEDULES[schedule]
     if not callable(schedule):
-        raise TypeError(f"schedule must be a string or a function (step, n_steps) -> factor, got {type(schedule).__name__}")
+        raise TypeError(
+            f"schedule must be a string or a function (step, n_steps) -> factor, got "
+            f"{type(schedule).__name__}"
+        )
     return schedule
+
 
 def _check_monitors(monitors):
     "{name: function of params}, names that do not clash with the history's own columns"
-    if monitors is None: return {}
+    if monitors is None:
+        return {}
     if not isinstance(monitors, dict):
-        raise TypeError(f"monitors must be a dict {{name: function(params) -> float}}, got {type(monitors).__name__}")
+        raise TypeError(
+            f"monitors must be a dict {{name: function(params) -> float}}, got "
+            f"{type(monitors).__name__}"
+        )
     for name, f in monitors.items():
-        if not isinstance(name, str): raise TypeError(f"monitor names must be strings, got {name!r}")
-        if not callable(f): raise TypeError(f"monitors[{name!r}] must be a function of params, got {type(f).__name__}")
+        if not isinstance(name, str):
+            raise TypeError(f"monitor names must be strings, got {name!r}")
+        if not callable(f):
+            raise TypeError(
+                f"monitors[{name!r}] must be a function of params, got "
+                f"{type(f).__name__}"
+            )
         if name in ("step", "epoch", "seconds", "learning_rate"):
-            raise ValueError(f"monitor name {name!r} is reserved for the history's own columns")
+            raise ValueError(
+                f"monitor name {name!r} is reserved for the history's own columns"
+            )
     return dict(monitors)
 
-def train(params,             # initial parameters (RBM, BM or another NamedTuple of arrays); not modified
-          data,               # training data (n_samples, n_features); binary for a BM or RBM
-          principle,          # learning principle: grad(params, batch, state, rng) -> (grads, state)
-          n_epochs=None,      # number of passes over the data (give this or n_steps)
-          n_steps=None,       # number of updates (give this or n_epochs)
-          batch_size=20,      # largest minibatch; batches are near-equal splits of each shuffled epoch
-          learning_rate=0.01, # initial learning rate epsilon > 0
-          schedule="constant",# "constant", "linear" (decay to zero) or a function (step, n_steps) -> factor
-          momentum=0.0,       # momentum mu in [0, 1)
-          weight_decay=0.0,   # L2 decay lambda >= 0 on the field W only
-          monitors=None,      # {name: function(params) -> float}, recorded in the history
-          monitor_every=None, # updates between monitor evaluations (default: one epoch)
-          rng=None,           # seed or numpy Generator for minibatches and the principle
-          progress=False,     # show a tqdm progress bar
-          state=None):        # initial principle state (e.g. the `state` of an earlier TrainResult)
-    "Minibatch stochastic gradient ascent with any learning principle; returns `TrainResult(params, history, state)`"
+
+def train(
+    # initial parameters (RBM, BM or another NamedTuple of arrays); not modified
+    params,
+    data,  # training data (n_samples, n_features); binary for a BM or RBM
+    principle,  # learning principle: grad(params, batch, state, rng) -> (grads, state)
+    n_epochs=None,  # number of passes over the data (give this or n_steps)
+    n_steps=None,  # number of updates (give this or n_epochs)
+    # largest minibatch; batches are near-equal splits of each shuffled epoch
+    batch_size=20,
+    learning_rate=0.01,  # initial learning rate epsilon > 0
+    # "constant", "linear" (decay to zero) or a function (step, n_steps) -> factor
+    schedule="constant",
+    momentum=0.0,  # momentum mu in [0, 1)
+    weight_decay=0.0,  # L2 decay lambda >= 0 on the field W only
+    monitors=None,  # {name: function(params) -> float}, recorded in the history
+    monitor_every=None,  # updates between monitor evaluations (default: one epoch)
+    rng=None,  # seed or numpy Generator for minibatches and the principle
+    progress=False,  # show a tqdm progress bar
+    state=None,
+):  # initial principle state (e.g. the `state` of an earlier TrainResult)
+    """Minibatch stochastic gradient ascent with any learning principle; returns
+    `TrainResult(params, history, state)`"""
     grad_fn = getattr(principle, "_grad", None) or getattr(principle, "grad", None)
     if not callable(grad_fn):
-        raise TypeError(f"principle must have a method grad(params, batch, state, rng), got {type(principle).__name__}")
+        raise TypeError(
+            f"principle must have a method grad(params, batch, state, rng), got "
+            f"{type(principle).__name__}"
+        )
     params = check_param_tuple(params)
     data = check_data(params, data, "data")
     n = data.shape[0]
     batch_size = check_int(batch_size, "batch_size", 1)
     if batch_size > n:
-        raise ValueError(f"batch_size must be at most the number of samples in data ({n}), got {batch_size}")
+        raise ValueError(
+            f"batch_size must be at most the number of samples in data ({n}), got "
+            f"{batch_size}"
+        )
     if (n_epochs is None) == (n_steps is None):
-        raise ValueError(f"give exactly one of n_epochs and n_steps, got n_epochs={n_epochs!r}, n_steps={n_steps!r}")
+        raise ValueError(
+            f"give exactly one of n_epochs and n_steps, got n_epochs={n_epochs!r}, "
+            f"n_steps={n_steps!r}"
+        )
     steps_per_epoch = -(-n // batch_size)
-    n_steps = (check_int(n_epochs, "n_epochs", 1) * steps_per_epoch if n_steps is None
-               else check_int(n_steps, "n_steps", 1))
+    n_steps = (
+        check_int(n_epochs, "n_epochs", 1) * steps_per_epoch
+        if n_steps is None
+        else check_int(n_steps, "n_steps", 1)
+    )
     lr0 = check_real(learning_rate, "learning_rate", low=0, low_open=True)
     mom = check_real(momentum, "momentum", 0, 1, high_open=True)
     wd = check_real(weight_decay, "weight_decay", low=0)
     schedule = _check_schedule(schedule)
     monitors = _check_monitors(monitors)
-    monitor_every = steps_per_epoch if monitor_every is None else check_int(monitor_every, "monitor_every", 1)
+    monitor_every = (
+        steps_per_epoch
+        if monitor_every is None
+        else check_int(monitor_every, "monitor_every", 1)
+    )
     rng = check_rng(rng)
     progress = check_bool(progress, "progress")
     if callable(getattr(principle, "check_state", None)):
-        state = principle.check_state(params, state)     # once: the loop then calls the unchecked _grad
+        state = principle.check_state(
+            params, state
+        )  # once: the loop then calls the unchecked _grad
 
     fields = params._fields
     decays = [wd if name == "W" else 0.0 for name in fields]
     vel = [np.zeros(p.size) for p in params]
-    hist = {"step": [], "epoch": [], "seconds": [], "learning_rate": [], **{k: [] for k in monitors}}
+    hist = {
+        "step": [],
+        "epoch": [],
+        "seconds": [],
+        "learning_rate": [],
+        **{k: [] for k in monitors},
+    }
     elapsed = 0.0
 
     def rate(step):
-        return lr0 * check_real(schedule(step, n_steps), "schedule(step, n_steps)", low=0)
+        return lr0 * check_real(
+            schedule(step, n_steps), "schedule(step, n_steps)", low=0
+        )
 
     def record(step, lr):
-        hist["step"].append(step); hist["epoch"].append(step / steps_per_epoch)
-        hist["seconds"].append(elapsed); hist["learning_rate"].append(lr)
-        for k, f in monitors.items(): hist[k].append(float(f(params)))
+        hist["step"].append(step)
+        hist["epoch"].append(step / steps_per_epoch)
+        hist["seconds"].append(elapsed)
+        hist["learning_rate"].append(lr)
+        for k, f in monitors.items():
+            hist[k].append(float(f(params)))
 
     def history():
         return {k: np.asarray(v) for k, v in hist.items()}
 
-    if monitors: record(0, rate(0))
+    if monitors:
+        record(0, rate(0))
     t0 = time.perf_counter()
     perm = None
     with _progress(n_steps, type(principle).__name__, progress) as bar:
         for step in range(n_steps):
             j = step % steps_per_epoch
-            if j == 0: perm = rng.permutation(n)
+            if j == 0:
+                perm = rng.permutation(n)
             lo, hi = (j * n) // steps_per_epoch, ((j + 1) * n) // steps_per_epoch
             batch = data[perm[lo:hi]]
             grads, new_state = grad_fn(params, batch, state, rng)
-            if step == 0: _check_grads(grads, params)
+            if step == 0:
+                _check_grads(grads, params)
             lr = rate(step)
             new = []
             for i, (name, p, g) in enumerate(zip(fields, params, grads)):
                 out = np.empty_like(p)
-                ok = _sgd_step(p.reshape(-1), np.ascontiguousarray(g, dtype=np.float64).reshape(-1),
-                               vel[i], out.reshape(-1), lr, decays[i], mom)
+                ok = _sgd_step(
+                    p.reshape(-1),
+                    np.ascontiguousarray(g, dtype=np.float64).reshape(-1),
+                    vel[i],
+                    out.reshape(-1),
+                    lr,
+                    decays[i],
+                    mom,
+                )
                 if not ok:
                     elapsed += time.perf_counter() - t0
                     bad = int(np.sum(~np.isfinite(out)))
                     raise TrainingDiverged(
-                        f"parameters became non-finite at update {step + 1} (epoch {(step + 1) / steps_per_epoch:.2f}): "
-                        f"{bad} entries of {name} are NaN or infinite; the last finite parameters, the state and the "
-                        f"history are in .params, .state and .history; try a smaller learning_rate "
-                        f"(now {lr:.3g}) or more weight_decay", step + 1, params, state, history())
+                        f"parameters became non-finite at update {step + 1} (epoch "
+                        f"{(step + 1) / steps_per_epoch:.2f}): "
+                        f"{bad} entries of {name} are NaN or infinite; the last finite "
+                        f"parameters, the state and the "
+                        f"history are in .params, .state and .history; try a smaller "
+                        f"learning_rate "
+                        f"(now {lr:.3g}) or more weight_decay",
+                        step + 1,
+                        params,
+                        state,
+                        history(),
+                    )
                 new.append(out)
             params, state = type(params)(*new), new_state
             done = step + 1
@@ -223,41 +336,57 @@ def train(params,             # initial parameters (RBM, BM or another NamedTupl
                 elapsed += time.perf_counter() - t0
                 record(done, rate(min(done, n_steps - 1)) if done < n_steps else lr)
                 t0 = time.perf_counter()
-                bar.set_postfix_str(" ".join(f"{k}={hist[k][-1]:.4g}" for k in monitors), refresh=False)
+                bar.set_postfix_str(
+                    " ".join(f"{k}={hist[k][-1]:.4g}" for k in monitors), refresh=False
+                )
             bar.update(1)
         elapsed += time.perf_counter() - t0
-        if not monitors or hist["step"][-1] != n_steps: record(n_steps, lr)
+        if not monitors or hist["step"][-1] != n_steps:
+            record(n_steps, lr)
     return TrainResult(params, history(), state)
-
 
 # %% ../nbs/04_training.ipynb #baf0c68b
 class FitResult(NamedTuple):
     "What `fit_lbfgs` returns"
-    params: object   # the maximizer found, same type as the initial parameters
-    value: float     # the principle's objective there (without the weight-decay penalty)
-    n_iter: int      # L-BFGS iterations
-    n_evals: int     # objective-and-gradient evaluations
+
+    params: object  # the maximizer found, same type as the initial parameters
+    value: float  # the principle's objective there (without the weight-decay penalty)
+    n_iter: int  # L-BFGS iterations
+    n_evals: int  # objective-and-gradient evaluations
     converged: bool  # whether SciPy reports convergence
-    message: str     # SciPy's message
+    message: str  # SciPy's message
+
 
 def _objective_and_grad(principle, data):
-    "params -> (value, grads) of a principle on fixed data, checked once on the first call"
+    """params -> (value, grads) of a principle on fixed data, checked once on the first
+    call"""
     if callable(getattr(principle, "value_and_grad", None)):
         fast = getattr(principle, "_value_and_grad", None) or principle.value_and_grad
         return lambda p: fast(p, data), principle.value_and_grad
-    if callable(getattr(principle, "objective", None)) and callable(getattr(principle, "grad", None)):
-        f = lambda p: (principle.objective(p, data), principle.grad(p, data, None, None)[0])
+    if callable(getattr(principle, "objective", None)) and callable(
+        getattr(principle, "grad", None)
+    ):
+        f = lambda p: (
+            principle.objective(p, data),
+            principle.grad(p, data, None, None)[0],
+        )
         return f, lambda p, d: f(p)
-    raise TypeError(f"principle must have value_and_grad(params, data), or objective(params, data) and "
-                    f"grad(params, batch, state, rng); got {type(principle).__name__}")
+    raise TypeError(
+        f"principle must have value_and_grad(params, data), or objective(params, data) "
+        f"and "
+        f"grad(params, batch, state, rng); got {type(principle).__name__}"
+    )
 
-def fit_lbfgs(principle,          # anything with value_and_grad(params, data), or objective and grad
-              params,             # initial parameters (a NamedTuple of arrays); not modified
-              data,               # training data (n_samples, n_features), used whole at every evaluation
-              weight_decay=0.0,   # lambda >= 0: maximize objective - lambda/2 |W|^2 (field W only, as in `train`)
-              max_iter=1000,      # largest number of L-BFGS iterations
-              gtol=1e-7,          # stop when every component of the projected gradient is below this
-             ) -> FitResult:
+
+def fit_lbfgs(
+    principle,  # anything with value_and_grad(params, data), or objective and grad
+    params,  # initial parameters (a NamedTuple of arrays); not modified
+    data,  # training data (n_samples, n_features), used whole at every evaluation
+    # lambda >= 0: maximize objective - lambda/2 |W|^2 (field W only, as in `train`)
+    weight_decay=0.0,
+    max_iter=1000,  # largest number of L-BFGS iterations
+    gtol=1e-7,  # stop when every component of the projected gradient is below this
+) -> FitResult:
     "Maximize a principle's deterministic objective on all of `data` by L-BFGS"
     params = check_param_tuple(params)
     data = check_data(params, data, "data")
@@ -265,20 +394,37 @@ def fit_lbfgs(principle,          # anything with value_and_grad(params, data), 
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     gtol = check_real(gtol, "gtol", low=0, low_open=True)
     value_and_grad, checked = _objective_and_grad(principle, data)
-    checked(params, data)                         # the principle checks parameters and data once
+    checked(params, data)  # the principle checks parameters and data once
 
     def decay_of(name, f):
-        if name != "W": return np.zeros(f.shape)
-        return np.full(f.shape, weight_decay) - (np.diag(np.full(f.shape[0], weight_decay))
-                                                 if isinstance(params, BM) else 0.0)
-    decay = flatten_params(type(params)(*(decay_of(k, f) for k, f in zip(params._fields, params))))
+        if name != "W":
+            return np.zeros(f.shape)
+        return np.full(f.shape, weight_decay) - (
+            np.diag(np.full(f.shape[0], weight_decay))
+            if isinstance(params, BM)
+            else 0.0
+        )
+
+    decay = flatten_params(
+        type(params)(*(decay_of(k, f) for k, f in zip(params._fields, params)))
+    )
 
     def negative(theta):
         value, grads = value_and_grad(unflatten_params(theta, params))
-        return (-(value - 0.5 * np.sum(decay * theta**2)), -(flatten_params(grads) - decay * theta))
+        return (
+            -(value - 0.5 * np.sum(decay * theta**2)),
+            -(flatten_params(grads) - decay * theta),
+        )
 
-    res = optimize.minimize(negative, flatten_params(params), jac=True, method="L-BFGS-B",
-                            options=dict(maxiter=max_iter, gtol=gtol, ftol=1e-15, maxcor=20))
+    res = optimize.minimize(
+        negative,
+        flatten_params(params),
+        jac=True,
+        method="L-BFGS-B",
+        options=dict(maxiter=max_iter, gtol=gtol, ftol=1e-15, maxcor=20),
+    )
     best = unflatten_params(res.x, params)
     value = float(value_and_grad(best)[0])
-    return FitResult(best, value, int(res.nit), int(res.nfev), bool(res.success), str(res.message))
+    return FitResult(
+        best, value, int(res.nit), int(res.nfev), bool(res.success), str(res.message)
+    )
