@@ -11,12 +11,6 @@ __all__ = ['BINARY_MODELS', 'CONTINUOUS_MODELS', 'MODELS', 'softplus_scalar', 's
            'source_log_prob', 'source_score', 'source_score_derivative', 'init_gaussian_rbm', 'log_unnormalized_grad']
 
 # %% ../nbs/00_models.ipynb #9a32e232
-import os
-
-os.environ.setdefault(
-    "OMP_WAIT_POLICY", "PASSIVE"
-)  # idle OpenMP threads sleep instead of spinning against BLAS
-
 from typing import NamedTuple
 
 import numpy as np
@@ -218,7 +212,8 @@ def check_binary(x, name, n_features=None):
 def check_params(params, kind=None, name="params"):
     """Validate a model (shapes, finiteness, symmetry, ...) and return it with float64
     C-contiguous fields"""
-    # kind: the model type or tuple of types the caller accepts; None means a binary model, `BM` or `RBM`
+    # kind: the model type or tuple of types the caller accepts;
+    # None means a binary model, `BM` or `RBM`
     kinds = (
         BINARY_MODELS if kind is None else kind if isinstance(kind, tuple) else (kind,)
     )
@@ -328,7 +323,10 @@ def check_rng(rng, name="rng"):
     (a string, a float)"""
     if isinstance(rng, np.random.Generator):
         return rng
-    expected = "None, a non-negative integer seed, a SeedSequence, a BitGenerator or a Generator"
+    expected = (
+        "None, a non-negative integer seed, a SeedSequence, a BitGenerator or a "
+        "Generator"
+    )
     if _is_bool(rng) or isinstance(rng, (str, bytes, float, np.floating)):
         raise TypeError(f"{name} must be {expected}, got {type(rng).__name__} {rng!r}")
     try:
@@ -797,3 +795,9 @@ def log_unnormalized_grad(
             np.zeros_like(params.sigma),
         )
     return type(params)((_source_psi(params, x @ params.B.T) * w[:, None]).T @ x)
+
+# %% ../nbs/00_models.ipynb #8dd0d8092fe74a7c96281538738b07e2
+import os
+
+# idle OpenMP threads sleep instead of spinning against BLAS
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
