@@ -346,7 +346,7 @@ def log_partition(params, max_states=MAX_STATES):
     kernel = _rbm_logz_blocks_serial if serial else _rbm_logz_blocks
     return _combine(*kernel(*_layers(params), n_blocks))
 
-# %% ../nbs/01_exact.ipynb #dbe83480
+# %% ../nbs/01_exact.ipynb #c8be3531
 def log_likelihood(params, data, log_z=None):
     """Exact mean log-likelihood of the rows of `data`; pass `log_z` to reuse a computed
     log Z"""
@@ -355,7 +355,7 @@ def log_likelihood(params, data, log_z=None):
     log_z = log_partition(params) if log_z is None else check_real(log_z, "log_z")
     return float(np.mean(-_free_energy(params, data)) - log_z)
 
-
+# %% ../nbs/01_exact.ipynb #67399061
 MAX_LISTED = 2**20  # largest number of states `log_probs` and `sample` list explicitly
 BLOCK = 2**12  # states per block when enumerating with NumPy
 
@@ -399,7 +399,7 @@ def log_probs(params):
     logp = _blockwise_log_unnorm(params, n, "visible")
     return binary_states(0, 2**n, n), logp - logsumexp(logp)
 
-
+# %% ../nbs/01_exact.ipynb #ed336b7b
 def _probabilities(log_p):
     """exp(log_p), the terms below e^-700 set to zero: they change no sum, and subnormal
     arithmetic is slow"""
@@ -452,7 +452,7 @@ def expectations(params):
             Evh += (S * p[:, None]).T @ mean_other
     return RBM(Evh, Ev, Eh)
 
-
+# %% ../nbs/01_exact.ipynb #d354e94a
 def sample(params, n, rng=None, return_hidden=False):
     """`n` exact samples of the visible units (and of the hidden units of an RBM or
     GaussianRBM if `return_hidden`)"""
