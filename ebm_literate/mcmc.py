@@ -1430,11 +1430,7 @@ from functools import partial
 from ebm_literate.models import (
     CONTINUOUS_MODELS,
     GaussianRBM,
-    check_bool,
     check_data,
-    check_int,
-    check_real,
-    check_rng,
     _free_energy_and_grad,
     _gbrbm_hidden_input,
     _score,
