@@ -56,7 +56,7 @@ class GibbsResult(NamedTuple):
     h: np.ndarray
     hidden_probs: np.ndarray  # p(h_j = 1 | final v), (n_chains, n_hidden)
 
-
+# %% ../nbs/02_mcmc.ipynb #f05efbf6
 def _rbm_gibbs_numpy(W, b, c, v, k, beta, uniforms):
     """NumPy reference of `_rbm_gibbs_kernel`; `uniforms(m)` returns the next (n_chains,
     m) uniforms"""
@@ -70,7 +70,7 @@ def _rbm_gibbs_numpy(W, b, c, v, k, beta, uniforms):
         v = (uniforms(b.shape[0]) < sigmoid(beta * (h @ W.T + b))).astype(np.float64)
     return GibbsResult(v, h, sigmoid(beta * (v @ W + c)))
 
-
+# %% ../nbs/02_mcmc.ipynb #bcf6ec8a
 def _bm_gibbs_numpy(W, b, x, k, beta, uniforms):
     """NumPy reference of `_bm_gibbs_kernel`, one unit at a time for all chains: (x,
     conditionals at last update)"""
@@ -1402,7 +1402,7 @@ def effective_sample_size(x):
     xs, _ = _as_trace(x)
     return xs.shape[0] * xs.shape[1] / integrated_autocorr_time(x)
 
-
+# %% ../nbs/02_mcmc.ipynb #1fd6406c
 class ChainMean(NamedTuple):
     "Mean of a statistic over MCMC chains, with its Monte Carlo standard error"
 
@@ -1448,7 +1448,7 @@ def _box_muller(U):
     )
     return Z
 
-
+# %% ../nbs/02_mcmc.ipynb #c7773f05
 def _gbrbm_gibbs_numpy(params, v, k, uniforms):
     """NumPy reference of the Gaussian-Bernoulli sweeps (eq-gbrbm-sweep); `uniforms(m)`:
     the next (n_chains, m)"""
@@ -1528,7 +1528,7 @@ def _metropolis(x, E, g, x_new, E_new, g_new, log_alpha, rng):
     )
     return pick(x_new, x), pick(E_new, E), pick(g_new, g), accept
 
-
+# %% ../nbs/02_mcmc.ipynb #c91fc03b
 def _hmc_step(f, grad, x, E, g, eps, n_leapfrog, rng):
     """Hamiltonian Monte Carlo: leapfrog eq. (eq-leapfrog), then accept by eq.
     (eq-hmc-accept)"""
