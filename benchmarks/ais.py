@@ -84,7 +84,7 @@ def main():
     Kn = K if args.numpy_steps is None else args.numpy_steps
     nb = salakhutdinov_murray_betas(Kn) if Kn != K else betas
     gen = np.random.default_rng(2)
-    t_np, _ = timed(_rbm_ais_numpy, rbm.W, rbm.b, rbm.c, base, nb, v.copy(), lambda m: gen.random((C, m)))
+    t_np, _ = timed(_rbm_ais_numpy, rbm, nb, base, lambda m: gen.random((C, m)), v.copy())
     t_np_full = t_np * K / Kn
 
     flops = 2 * 2 * C * 784 * 500 * K

@@ -33,7 +33,7 @@ from .exact import binary_states
 from .mcmc import _exp_nonpos
 from .gradient import ValueAndGrad, _no_state, _weighted_moments
 
-# %% ../nbs/07_pseudolikelihood.ipynb #18b49035
+# %% ../nbs/07_pseudolikelihood.ipynb #8dd0d8092fe74a7c96281538738b07e2
 def _flip(X, i):
     "Copy of X with column i flipped"
     Y = X.copy()
@@ -50,30 +50,38 @@ def _log_conditionals_reference(params, X):
         axis=1,
     )
 
-
-def _pl_reference(params, X):
-    """Mean log-pseudolikelihood of the rows of X and its gradient, eqs. (eq-bm-pl),
-    (eq-rbm-pl) and their gradients"""
+# %% ../nbs/07_pseudolikelihood.ipynb #8edb47106e1a46a883d545849b8ab81b
+def _pl_reference_bm(params, X):
+    "Mean log-PL of a BM and its gradient, eqs. (eq-bm-pl), (eq-bm-pl-grad)"
     m = X.shape[0]
-    if isinstance(params, BM):
-        A = X @ params.W + params.b  # local fields a_i
-        value = log_sigmoid((2 * X - 1) * A).sum() / m
-        R = X - sigmoid(A)  # residuals r_i = x_i - sigma(a_i)
-        gW = X.T @ R
-        gW = gW + gW.T
-        np.fill_diagonal(gW, 0.0)
-        return value, BM(gW / m, R.mean(axis=0))
-    U = X @ params.W + params.c  # hidden pre-activations u, (m, n_h)
+    A = X @ params.W + params.b  # local fields a_i
+    value = log_sigmoid((2 * X - 1) * A).sum() / m
+    R = X - sigmoid(A)  # residuals r_i = x_i - sigma(a_i)
+    gW = X.T @ R
+    gW = gW + gW.T  # W_ij = W_ji enters the conditionals of i and of j
+    np.fill_diagonal(gW, 0.0)
+    return value, BM(gW / m, R.mean(axis=0))
+
+# %% ../nbs/07_pseudolikelihood.ipynb #8763a12b2bbd4a93a75aff182afb95dc
+def _pl_reference_rbm(params, X):
+    "Mean log-PL of an RBM and its gradient, eqs. (eq-rbm-pl), (eq-rbm-pl-grad)"
+    m, (W, b, c) = X.shape[0], params
+    U = X @ W + c  # hidden pre-activations u, (m, n_h)
     S = 1.0 - 2.0 * X  # s_i, the change of each bit when flipped
-    Uf = (
-        U[:, None, :] + S[:, :, None] * params.W
-    )  # u after flipping bit i, (m, n_v, n_h)
-    D = -S * params.b - (softplus(Uf) - softplus(U)[:, None, :]).sum(axis=2)
+    Uf = U[:, None, :] + S[:, :, None] * W  # u after flipping bit i, (m, n_v, n_h)
+    D = -S * b - (softplus(Uf) - softplus(U)[:, None, :]).sum(axis=2)
     value = log_sigmoid(D).sum() / m
-    g, P = sigmoid(-D), sigmoid(Uf)
+    g, P = sigmoid(-D), sigmoid(Uf)  # g_i = 1 - p(v_i | v_-i); P_ij
     gc = g.sum(axis=1, keepdims=True) * sigmoid(U) - np.einsum("ri,rij->rj", g, P)
     gW = X.T @ gc + np.einsum("ri,rij->ij", g * (2 * X - 1), P)
     return value, RBM(gW / m, (g * (2 * X - 1)).mean(axis=0), gc.mean(axis=0))
+
+
+def _pl_reference(params, X):
+    "Mean log-pseudolikelihood of the rows of X and its gradient, in NumPy"
+    if isinstance(params, BM):
+        return _pl_reference_bm(params, X)
+    return _pl_reference_rbm(params, X)
 
 # %% ../nbs/07_pseudolikelihood.ipynb #347693d3
 _SAFE = 700.0
@@ -106,11 +114,8 @@ def _log1p_unit(e):
     return 2.0 * s * q
 
 
-PL, RM = (
-    0,
-    1,
-    # the two objectives of the flip kernels: pseudolikelihood and ratio matching (chapter 18.4)
-)
+# the two objectives of the flip kernels: pseudolikelihood and ratio matching
+PL, RM = 0, 1
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -593,4 +598,5 @@ class GeneralizedPseudoLikelihood:
         return _gpl(params, batch, self._blocks(batch.shape[1]))
 
     def __repr__(self):
-        return f"GeneralizedPseudoLikelihood(blocks of sizes {[int(np.size(S)) for S in self.blocks]})"
+        sizes = [int(np.size(S)) for S in self.blocks]
+        return f"GeneralizedPseudoLikelihood(blocks of sizes {sizes})"

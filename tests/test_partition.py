@@ -113,7 +113,7 @@ def test_rbm_kernel_matches_reference(n_v, n_h, n_c, K, scale, backwards, seed):
     if backwards: betas = betas[::-1].copy()
     v0 = (rng.random((n_c, n_v)) < 0.5).astype(float)
     states = rng_states(seed, n_c)
-    lw_ref, v_ref = _rbm_ais_numpy(W, b, c, base, betas, v0, stream(states.copy()))
+    lw_ref, v_ref = _rbm_ais_numpy(RBM(W, b, c), betas, base, stream(states.copy()), v0)
     v = v0.copy()
     lw = _rbm_ais_kernel(W, b, c, base, betas, v, states)
     assert np.array_equal(v, v_ref)
