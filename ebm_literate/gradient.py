@@ -43,10 +43,12 @@ class GibbsPhase(NamedTuple):
 
     # average statistics of the chains' final states, same type as the parameters
     mean: tuple
-    # standard error of each entry over the independent chains; excludes the bias of unconverged chains
+    # standard error of each entry over the independent chains; excludes the bias
+    # of unconverged chains
     stderr: tuple
     n: int  # number of chains
-    # final visible states of the chains, (n_chains, n_visible); pass back to continue them
+    # final visible states of the chains, (n_chains, n_visible); pass back to
+    # continue them
     v: np.ndarray
 
 
@@ -160,7 +162,8 @@ def negative_phase_exact(
 
 def negative_phase_samples(
     params,  # a `BM` or an `RBM`
-    # independent samples of the model's visible units, (n_samples, n_visible) binary, at least 2 rows
+    # independent samples of the model's visible units, (n_samples, n_visible)
+    # binary, at least 2 rows
     v_samples,
     hidden=None,  # RBM only: matching hidden states or probabilities; default p(h=1|v)
 ) -> PhaseEstimate:
@@ -311,8 +314,10 @@ def flatten_params(
 ):
     """The independent parameters as one vector: a BM's upper triangle of W, then the
     other fields"""
-    # a gradient in the type of a continuous model is no valid model (its M need not be positive definite,
-    # its sigma is zero), so only the binary models, whose flattening depends on their shape, are checked whole
+    # a gradient in the type of a continuous model is no valid model (its M need
+    # not be positive definite,
+    # its sigma is zero), so only the binary models, whose flattening depends on
+    # their shape, are checked whole
     params = (
         check_param_tuple(params)
         if isinstance(params, (BM, RBM))

@@ -145,7 +145,7 @@ def _check_chains(state, params, n_chains=None, name="state"):
 def _check_n_chains(n_chains):
     return None if n_chains is None else check_int(n_chains, "n_chains", 1)
 
-# %% ../nbs/06_sml.ipynb #259cd989
+# %% ../nbs/06_sml.ipynb #4792b699
 def _pcd_grad(params, batch, chains, k, n_chains, rng):
     "PCD-k direction and advanced chains, without input checks"
     if chains is None:
@@ -157,17 +157,17 @@ def _pcd_grad(params, batch, chains, k, n_chains, rng):
     V, P = _stacked(batch, n, c.shape[0])
     H, states = np.empty_like(P), chains.rng_states.copy()
     H[m:] = chains.h
-    with (
-        _single_threaded_blas()
-    ):  # BLAS only inside our parallel loops, one thread each
-        # the chains' k sweeps in rows m.., then p(h=1|v) of the batch and of the chains in one tiled product,
-        # scaled 1/m and -1/n for the stacked weight gradient, and the chains' hidden states sampled
+    # BLAS only inside our parallel loops, one thread each
+    with _single_threaded_blas():
+        # the chains' k sweeps in rows m.., then p(h=1|v) of the batch and of the
+        # chains in one tiled product, scaled 1/m and -1/n for the stacked weight
+        # gradient, and the chains' hidden states sampled
         _rbm_run(
             W, b, c, V, H, P, 2 * k - 1, True, 1.0, states, -1.0 / n, True, m, 1.0 / m
         )
         return _rbm_grad_stacked(V, P, m), Chains(V[m:], H[m:], states)
 
-
+# %% ../nbs/06_sml.ipynb #935feee9
 class PCD:
     """Stochastic maximum likelihood (persistent contrastive divergence): chains persist
     between updates"""
@@ -236,7 +236,8 @@ def _fpcd_grad(params, batch, state, k, n_chains, fast_lr, fast_decay, rng):
         V, P = _stacked(batch, n, params.c.shape[0])
         with _single_threaded_blas():
             chains = _advance(overlay, chains, k, V[m:])
-            # p(h=1|v) of the regular model for the batch and the chains' states, in one product, scaled 1/m and -1/n
+            # p(h=1|v) of the regular model for the batch and the chains' states,
+            # in one product, scaled 1/m and -1/n
             _rbm_run(
                 params.W,
                 params.c,

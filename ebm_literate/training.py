@@ -29,34 +29,6 @@ from .exact import log_likelihood, log_partition
 from .gradient import flatten_params, unflatten_params
 from .mcmc import _progress
 
-# %% ../nbs/04_training.ipynb #11cff909
-def _sgd_step_reference(p, g, vel, lr, decay, momentum):
-    """Eq. (eq-train-update) in NumPy for one field: returns (new parameters, new
-    velocity)"""
-    step = lr * (g - decay * p)
-    vel = momentum * vel + step
-    return p + vel, vel
-
-
-@njit(cache=True)
-def _sgd_step(p, g, vel, out, lr, decay, momentum):
-    """Eq. (eq-train-update) for one flattened field: writes out (and vel in place);
-    True if every result is finite"""
-    finite = True
-    if momentum == 0.0:
-        for i in range(p.shape[0]):
-            x = p[i] + lr * (g[i] - decay * p[i])
-            out[i] = x
-            finite &= np.isfinite(x)
-    else:
-        for i in range(p.shape[0]):
-            v = momentum * vel[i] + lr * (g[i] - decay * p[i])
-            vel[i] = v
-            x = p[i] + v
-            out[i] = x
-            finite &= np.isfinite(x)
-    return finite
-
 # %% ../nbs/04_training.ipynb #53f3b49e
 def _check_step(step, n_steps):
     "step in 0..n_steps - 1 of n_steps >= 1 updates"
@@ -87,7 +59,8 @@ class TrainResult(NamedTuple):
     history: (
         dict  # arrays "step", "epoch", "seconds", "learning_rate" and one per monitor
     )
-    # the principle's final state (persistent chains, fast weights, ...); pass it back to resume
+    # the principle's final state (persistent chains, fast weights, ...); pass it
+    # back to resume
     state: object
 
 
@@ -344,6 +317,34 @@ def train(
         if not monitors or hist["step"][-1] != n_steps:
             record(n_steps, lr)
     return TrainResult(params, history(), state)
+
+# %% ../nbs/04_training.ipynb #11cff909
+def _sgd_step_reference(p, g, vel, lr, decay, momentum):
+    """Eq. (eq-train-update) in NumPy for one field: returns (new parameters, new
+    velocity)"""
+    step = lr * (g - decay * p)
+    vel = momentum * vel + step
+    return p + vel, vel
+
+
+@njit(cache=True)
+def _sgd_step(p, g, vel, out, lr, decay, momentum):
+    """Eq. (eq-train-update) for one flattened field: writes out (and vel in place);
+    True if every result is finite"""
+    finite = True
+    if momentum == 0.0:
+        for i in range(p.shape[0]):
+            x = p[i] + lr * (g[i] - decay * p[i])
+            out[i] = x
+            finite &= np.isfinite(x)
+    else:
+        for i in range(p.shape[0]):
+            v = momentum * vel[i] + lr * (g[i] - decay * p[i])
+            vel[i] = v
+            x = p[i] + v
+            out[i] = x
+            finite &= np.isfinite(x)
+    return finite
 
 # %% ../nbs/04_training.ipynb #baf0c68b
 class FitResult(NamedTuple):
