@@ -94,17 +94,7 @@ CHECKED = {1400: set(KINDS), 800: set(KINDS) - {"long_lines"}}
 # Checks that fail on these pages until the page's own rewrite (issue 11: code formatted at 88
 # characters, long equations split over aligned lines, the front page rewritten). Each pair is a strict
 # xfail: when a page is fixed its test passes, fails as XPASS, and the page must be deleted here.
-PENDING = {
-    "code_wide": ("code lines wider than the column; format the page's code at 88 characters",
-                  ["index", "00_models", "01_exact", "02_mcmc", "data", "03_gradient", "04_training",
-                   "05_cd", "06_sml", "07_pseudolikelihood", "11_partition"]),
-    "long_lines": ("code lines over 88 characters; format the page's code at 88 characters",
-                   ["index", "00_models", "01_exact", "02_mcmc", "data", "03_gradient", "04_training",
-                    "05_cd", "06_sml", "07_pseudolikelihood", "11_partition"]),
-    "equation_wide": ("display equations wider than the column; split them over aligned lines",
-                      ["00_models", "02_mcmc", "03_gradient", "05_cd", "06_sml", "07_pseudolikelihood",
-                       "11_partition"]),
-}
+PENDING = {}  # (reason, [pages]) by kind of check; every page now passes every check
 
 # ------------------------------------------------------------------------------------------------------
 # Measuring a page in the browser
