@@ -202,7 +202,10 @@ class _EnergyModel(BaseEstimator):
             )
 
     def _validate(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=np.float64)
+        try:
+            X = validate_data(self, X, reset=reset, dtype=np.float64)
+        except ValueError as e:  # scikit-learn's message, naming the argument
+            raise ValueError(f"X: {e}") from None
         if self._kind != "binary":
             return X
         if self.threshold is None:
@@ -261,10 +264,10 @@ class _EnergyModel(BaseEstimator):
         self.params_, self.state_ = params, state
         old = self.history_
         if old is not None:  # partial_fit: continue the columns
-            history = dict(history)
+            history, first = dict(history), int(history["step"][0] == 0)
             for k in ("step", "epoch", "seconds"):
                 history[k] = history[k] + old[k][-1]
-            history = {k: np.concatenate([old[k], history[k][1:]]) for k in old}
+            history = {k: np.concatenate([old[k], history[k][first:]]) for k in old}
         self.history_ = history
 
     def fit(
