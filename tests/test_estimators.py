@@ -146,3 +146,15 @@ def test_make_principle():
     assert make_principle("fpcd", TRAIN, learning_rate=0.2).fast_learning_rate == 0.2
     with pytest.raises(ValueError, match="kind"):
         make_principle("cd", TRAIN, kind="ternary")
+
+
+def test_readme_example_runs():
+    "the README's example, executed as written"
+    import re
+    from pathlib import Path
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    code = re.search(r"<!-- readme-example -->\n```python\n(.*?)```", text, re.S).group(1)
+    scope = {}
+    exec(code, scope)
+    assert scope["features"].shape == (360, 16) and scope["samples"].shape == (10, 64)
+    assert scope["rbm"].score(scope["test"]) > -21
