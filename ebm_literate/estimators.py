@@ -352,19 +352,19 @@ class BernoulliRBM(TransformerMixin, _EnergyModel):
 
     def __init__(
         self,
-        n_components=16,
-        principle="pcd",
-        principle_options=None,
-        n_iter=10,
-        learning_rate=0.05,
-        batch_size=20,
-        momentum=0.0,
-        weight_decay=0.0,
-        ais_chains=100,
-        ais_steps=14500,
-        threshold=None,
-        random_state=None,
-        verbose=False,
+        n_components=16,  # hidden units
+        principle="pcd",  # a name in PRINCIPLES["binary"], or a principle object
+        principle_options=None,  # options of a principle given by name
+        n_iter=10,  # passes over the data in `fit`
+        learning_rate=0.1,  # step size of `training.train`
+        batch_size=20,  # rows per minibatch
+        momentum=0.0,  # momentum in [0, 1)
+        weight_decay=0.0,  # L2 decay on the weights
+        ais_chains=100,  # AIS runs when log Z cannot be enumerated
+        ais_steps=14500,  # AIS annealing steps
+        threshold=None,  # None: refuse non-binary X; a number: binarize X > it
+        random_state=None,  # None, a seed or a numpy Generator
+        verbose=False,  # show a progress bar
     ):
         self.n_components, self.principle = n_components, principle
         self.principle_options, self.n_iter = principle_options, n_iter
@@ -410,18 +410,18 @@ class BoltzmannMachine(_EnergyModel):
 
     def __init__(
         self,
-        principle="pcd",
-        principle_options=None,
-        n_iter=10,
-        learning_rate=0.05,
-        batch_size=20,
-        momentum=0.0,
-        weight_decay=0.0,
-        ais_chains=100,
-        ais_steps=14500,
-        threshold=None,
-        random_state=None,
-        verbose=False,
+        principle="pcd",  # a name in PRINCIPLES["binary"], or a principle object
+        principle_options=None,  # options of a principle given by name
+        n_iter=10,  # passes over the data in `fit`
+        learning_rate=0.1,  # step size of `training.train`
+        batch_size=20,  # rows per minibatch
+        momentum=0.0,  # momentum in [0, 1)
+        weight_decay=0.0,  # L2 decay on the weights
+        ais_chains=100,  # AIS runs when log Z cannot be enumerated
+        ais_steps=14500,  # AIS annealing steps
+        threshold=None,  # None: refuse non-binary X; a number: binarize X > it
+        random_state=None,  # None, a seed or a numpy Generator
+        verbose=False,  # show a progress bar
     ):
         self.principle, self.principle_options = principle, principle_options
         self.n_iter, self.learning_rate = n_iter, learning_rate
@@ -447,17 +447,17 @@ class GaussianBernoulliRBM(TransformerMixin, _EnergyModel):
 
     def __init__(
         self,
-        n_components=16,
-        principle="cd",
-        principle_options=None,
-        sigma=1.0,
-        n_iter=10,
-        learning_rate=0.01,
-        batch_size=20,
-        momentum=0.0,
-        weight_decay=0.0,
-        random_state=None,
-        verbose=False,
+        n_components=16,  # hidden units
+        principle="cd",  # a name in PRINCIPLES["real"], or a principle object
+        principle_options=None,  # options of a principle given by name
+        sigma=1.0,  # fixed standard deviation of the visible units
+        n_iter=10,  # passes over the data in `fit`
+        learning_rate=0.01,  # step size of `training.train`
+        batch_size=20,  # rows per minibatch
+        momentum=0.0,  # momentum in [0, 1)
+        weight_decay=0.0,  # L2 decay on the weights
+        random_state=None,  # None, a seed or a numpy Generator
+        verbose=False,  # show a progress bar
     ):
         self.n_components, self.principle = n_components, principle
         self.principle_options, self.sigma = principle_options, sigma
