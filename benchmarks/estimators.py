@@ -5,7 +5,7 @@ Usage: python benchmarks/estimators.py [--quick]
 
 1. Time per epoch of a 784-500 RBM on MNIST-5k with batches of 100 (100 persistent chains for both), and the floor
    of an implementation built on dense BLAS products, as scikit-learn's is: the five matrix products of one PCD-1
-   epoch alone, done by NumPy (our kernels do not go through those products and can run below it).
+   epoch alone, done by NumPy (our kernels arrange the same work in tiles and can run below it).
 2. Exact test log-likelihood (by enumerating the 16 hidden units) of 64-16 RBMs on the binarized digits, trained by
    both with the same learning rate, batch size, number of epochs and chains, over several seeds (mean ± standard
    error over seeds).
