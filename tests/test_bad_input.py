@@ -9,8 +9,8 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from ebm_literate import (cd, data, exact, gradient, mcmc, models, nce, partition, pseudolikelihood, ratio_matching,
-                          score_matching, sml, training)
+from ebm_literate import (cd, data, estimators, exact, gradient, mcmc, models, nce, partition, pseudolikelihood,
+                          ratio_matching, score_matching, sml, training)
 from ebm_literate.models import BM
 
 RNG = np.random.default_rng(0)
@@ -835,11 +835,45 @@ CASES = {  # module -> [(call, args, kwargs, exception, argument named in the me
         (score_matching.ContinuousExactML().grad, (G, XC), dict(state="chains"), TypeError, "state"),
         (score_matching.ContinuousExactML().value_and_grad, (models.init_gaussian_rbm(3, 30), XC), {}, ValueError, "hidden"),
     ],
+    "estimators": [
+        (estimators.BernoulliRBM(0).fit, (X,), {}, ValueError, "n_components"),
+        (estimators.BernoulliRBM(2.5).fit, (X,), {}, TypeError, "n_components"),
+        (estimators.BernoulliRBM(2).fit, (HALF,), {}, ValueError, "X"),
+        (estimators.BernoulliRBM(2).fit, (NAN,), {}, ValueError, "X"),
+        (estimators.BernoulliRBM(2).fit, (EMPTY,), {}, ValueError, "X"),
+        (estimators.BernoulliRBM(2, n_iter=0).fit, (X,), {}, ValueError, "n_iter"),
+        (estimators.BernoulliRBM(2, learning_rate=np.nan).fit, (X,), {}, ValueError, "learning_rate"),
+        (estimators.BernoulliRBM(2, principle="dsm").fit, (X,), {}, ValueError, "principle"),
+        (estimators.BernoulliRBM(2, principle=None).fit, (X,), {}, TypeError, "principle"),
+        (estimators.BernoulliRBM(2, principle="cd", principle_options=[1]).fit, (X,), {}, TypeError,
+         "principle_options"),
+        (estimators.BernoulliRBM(2, principle="cd", principle_options={"k": 0}).fit, (X,), {}, ValueError, "k"),
+        (estimators.BernoulliRBM(2, random_state=1.5).fit, (X,), {}, TypeError, "random_state"),
+        (estimators.BernoulliRBM(2, threshold="0.5").fit, (X,), {}, TypeError, "threshold"),
+        (estimators.BernoulliRBM(2, n_iter=1).fit(X).transform, (X9,), {}, ValueError, "X"),
+        (estimators.BernoulliRBM(2, n_iter=1).fit(X).sample, (0,), {}, ValueError, "n_samples"),
+        (estimators.BernoulliRBM(2, n_iter=1).fit(X).sample, (2,), dict(n_steps=1.5), TypeError, "n_steps"),
+        (estimators.BernoulliRBM(2, n_iter=1).fit(X).sample, (2,), dict(rng="seed"), TypeError, "rng"),
+        (estimators.BoltzmannMachine(batch_size=0).fit, (X,), {}, ValueError, "batch_size"),
+        (estimators.BoltzmannMachine(ais_steps=2).fit, (X,), {}, ValueError, "ais_steps"),
+        (estimators.BoltzmannMachine(n_iter=1).fit(X).score_samples, (HALF,), {}, ValueError, "X"),
+        (estimators.GaussianBernoulliRBM(2, sigma=0.0).fit, (XC,), {}, ValueError, "sigma"),
+        (estimators.GaussianBernoulliRBM(2, principle="rm").fit, (XC,), {}, ValueError, "principle"),
+        (estimators.GaussianBernoulliRBM(2, weight_decay=-1.0).fit, (XC,), {}, ValueError, "weight_decay"),
+        (estimators.GaussianCD, (0,), {}, ValueError, "k"),
+        (estimators.GaussianCD().grad, (R, X), {}, TypeError, "params"),
+        (estimators.GaussianCD().grad, (GB, NAN3), {}, ValueError, "batch"),
+        (estimators.GaussianCD().grad, (GB, XC), dict(state=ST), TypeError, "state"),
+        (estimators.GaussianCD().check_state, (GB, "chains"), {}, TypeError, "state"),
+        (estimators.make_principle, (3, X), {}, TypeError, "name"),
+        (estimators.make_principle, ("pcd", X), dict(kind="real"), ValueError, "principle"),
+        (estimators.make_principle, ("cd", X), dict(kind="ternary"), ValueError, "kind"),
+    ],
 }
 
 ALL = [(module, *case) for module, cases in CASES.items() for case in cases]
 MODULES = (models, exact, mcmc, gradient, training, cd, sml, pseudolikelihood, ratio_matching, score_matching, nce,
-           partition, data)
+           partition, data, estimators)
 
 
 def _name(call):
