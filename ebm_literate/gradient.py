@@ -21,8 +21,14 @@ from ebm_literate.models import (
     check_rng,
     n_visible,
     sigmoid,
+    _free_energy,
 )
-from .exact import expectations, log_likelihood, log_partition
+from ebm_literate.exact import (
+    _check_enumerable,
+    _expectations_and_log_z,
+    log_likelihood,
+    log_partition,
+)
 from .mcmc import bm_gibbs, rbm_gibbs
 
 # %% ../nbs/03_gradient.ipynb #ed21c13f
@@ -123,10 +129,10 @@ def _check_hidden(params, hidden, n_rows):
 
 
 def _exact_negative_phase(params, caller):
-    """`exact.expectations(params)`; a model too large to enumerate gets an error that
-    points to sampled negative phases"""
+    """(`exact.expectations(params)`, log Z); a model too large to enumerate gets an
+    error that points to sampled negative phases"""
     try:
-        return expectations(params)
+        return _expectations_and_log_z(_check_enumerable(params))
     except ValueError as e:
         if isinstance(params, BM):
             m, what = params.b.shape[0], f"all states of its {params.b.shape[0]} units"
@@ -157,7 +163,7 @@ def negative_phase_exact(
     params,  # a `BM` or an `RBM` small enough to enumerate
 ):
     "E_model[-dE/dtheta] = grad log Z by exact enumeration, in the parameters' type"
-    return _exact_negative_phase(check_params(params), "negative_phase_exact")
+    return _exact_negative_phase(check_params(params), "negative_phase_exact")[0]
 
 
 def negative_phase_samples(
@@ -208,7 +214,7 @@ def exact_gradient(
     params = check_params(params)
     data = check_binary(data, "data", n_visible(params))
     return _subtract(
-        _moments(params, data), _exact_negative_phase(params, "exact_gradient")
+        _moments(params, data), _exact_negative_phase(params, "exact_gradient")[0]
     )
 
 
@@ -252,7 +258,7 @@ class ExactML:
 
     def _grad(self, params, batch, state, rng):
         return _subtract(
-            _moments(params, batch), _exact_negative_phase(params, "ExactML.grad")
+            _moments(params, batch), _exact_negative_phase(params, "ExactML.grad")[0]
         ), state
 
     def objective(
@@ -278,6 +284,24 @@ class ExactML:
                 f"sampling (ebm_literate.partition, chapter 18.7)"
             ) from e
         return log_likelihood(params, batch, log_z)
+
+    def value_and_grad(
+        self,
+        params,  # current parameters (`BM` or `RBM`)
+        batch,  # data, (n_samples, n_visible) binary
+        rng=None,  # unused: the objective is deterministic
+    ):
+        """Exact mean log-likelihood of `batch` and its gradient, from one enumeration
+        (as `ValueAndGrad`)"""
+        params = check_params(params)
+        batch = check_binary(batch, "batch", n_visible(params))
+        check_rng(rng)
+        return self._value_and_grad(params, batch)
+
+    def _value_and_grad(self, params, batch):
+        moments, log_z = _exact_negative_phase(params, "ExactML.value_and_grad")
+        value = float(np.mean(-_free_energy(params, batch)) - log_z)
+        return ValueAndGrad(value, _subtract(_moments(params, batch), moments))
 
     def __repr__(self):
         return "ExactML()"

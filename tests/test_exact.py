@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ebm_literate.exact import (_rbm_logz_blocks, _combine, binary_states, expectations, log_likelihood,
+from ebm_literate.exact import (_rbm_logz_blocks, _combine, _expectations_reference, binary_states, expectations, log_likelihood,
                                 log_partition, log_partition_reference, log_probs, sample)
 from ebm_literate.models import BM, RBM, logsumexp
 
@@ -144,3 +144,24 @@ def test_sample_wide_rbm_in_bounded_memory():
 def test_expectations_error_points_to_sampling():
     with pytest.raises(ValueError, match="negative phase from samples"):
         expectations(_rbm(30, 30, 0.1, np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize("shape,scale", [((40, 16), 0.5), ((16, 40), 0.5), ((24, 15), 60.0), ((9, 6), 1.0)])
+def test_moments_kernel_matches_numpy_reference(shape, scale):
+    params = _rbm(*shape, scale, np.random.default_rng(shape[0] + int(scale)))
+    for got, want in zip(expectations(params), _expectations_reference(params, log_partition(params))):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-13)
+
+
+def test_moments_same_for_any_thread_count():
+    rbm = _rbm(64, 16, 0.3, np.random.default_rng(4))   # above SERIAL_MAX_UNITS: the parallel driver runs
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = expectations(rbm)
+        numba.set_num_threads(max(before, 2) if numba.config.NUMBA_NUM_THREADS >= 2 else 1)
+        two = expectations(rbm)
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)

@@ -19,6 +19,8 @@ KERNEL_TESTS = [
     "test_exact.py::test_bm_log_z_matches_definition",
     "test_exact.py::test_kernel_matches_numpy_reference",
     "test_exact.py::test_same_answer_for_any_thread_count",
+    "test_exact.py::test_moments_kernel_matches_numpy_reference",
+    "test_exact.py::test_moments_same_for_any_thread_count",
     "test_training.py::test_fused_update_matches_reference",
     "test_cd_sml.py::test_chain_kernel_matches_reference",
     "test_cd_sml.py::test_stacked_statistics",
