@@ -449,6 +449,44 @@ def _expectations_reference(params, log_z):
 SUB = 4  # Gray-code bits that vary within a sub-block of 2^SUB states
 
 
+@njit(cache=True, inline="always")
+def _rbm_walk(t, start, Ws, bs, bl, fast, chunk, expW, expnegW, s, a, E, lin):
+    """Move the Gray-code walk of `_rbm_logz_block` to state t (from t - 1, or afresh at
+    the block's start and every REFRESH steps); (lin, log p~ of the state)"""
+    m, n = Ws.shape
+    if t == start or (t - start) % REFRESH == 0:
+        _gray_bits(t, s)
+        lin = 0.0
+        for i in range(n):
+            a[i] = bl[i]
+        for j in range(m):
+            if s[j] == 1:
+                lin += bs[j]
+                for i in range(n):
+                    a[i] += Ws[j, i]
+        if fast:
+            for i in range(n):
+                E[i] = np.exp(a[i])
+    else:
+        j = _lowest_set_bit(t)
+        sign = 1.0 if s[j] == 0 else -1.0
+        s[j] = 1 - s[j]
+        lin += sign * bs[j]
+        if fast:
+            f = expW[j] if sign > 0 else expnegW[j]
+            for i in range(n):
+                E[i] *= f[i]
+        else:
+            for i in range(n):
+                a[i] += sign * Ws[j, i]
+    if fast:
+        return lin, lin + _product_log(E, chunk)
+    val = lin
+    for i in range(n):
+        val += softplus_scalar(a[i])
+    return lin, val
+
+
 @njit(cache=True, error_model="numpy")
 def _rbm_moments_block(Ws, bs, bl, log_z, start, length, fast, chunk, expW, expnegW):
     """(sum p s, sum p sigma(a), sum p s sigma(a)') over Gray-ordered states
@@ -464,37 +502,10 @@ def _rbm_moments_block(Ws, bs, bl, log_z, start, length, fast, chunk, expW, expn
     a, E, ps, so = np.empty(n), np.empty(n), np.empty(n), np.zeros(n)
     lin, sp = 0.0, 0.0
     for t in range(start, start + length):
-        if t == start or (t - start) % REFRESH == 0:
-            _gray_bits(t, s)
-            lin = 0.0
-            for i in range(n):
-                a[i] = bl[i]
-            for j in range(m):
-                if s[j] == 1:
-                    lin += bs[j]
-                    for i in range(n):
-                        a[i] += Ws[j, i]
-            if fast:
-                for i in range(n):
-                    E[i] = np.exp(a[i])
-        else:
-            j = _lowest_set_bit(t)
-            sign = 1.0 if s[j] == 0 else -1.0
-            s[j] = 1 - s[j]
-            lin += sign * bs[j]
-            if fast:
-                f = expW[j] if sign > 0 else expnegW[j]
-                for i in range(n):
-                    E[i] *= f[i]
-            else:
-                for i in range(n):
-                    a[i] += sign * Ws[j, i]
-        if fast:
-            log_p = lin + _product_log(E, chunk) - log_z
-        else:
-            log_p = lin - log_z
-            for i in range(n):
-                log_p += softplus_scalar(a[i])
+        lin, log_p = _rbm_walk(
+            t, start, Ws, bs, bl, fast, chunk, expW, expnegW, s, a, E, lin
+        )
+        log_p -= log_z
         if log_p >= -700.0:
             p = np.exp(log_p)
             sp += p
@@ -542,6 +553,29 @@ def _rbm_moments_blocks(Ws, bs, bl, log_z, n_blocks):
     return Es, Eo, Eso
 
 
+@njit(cache=True, parallel=True)
+def _rbm_log_marginals(Ws, bs, bl, n_blocks):
+    """log p~ of every state of the enumerated layer, in counting order (first unit most
+    significant), by the Gray-code walk; blocks in parallel"""
+    m, n = Ws.shape
+    length = (1 << m) // n_blocks
+    fast, chunk, expW, expnegW = _rbm_logz_setup(Ws, bl)
+    out = np.empty(1 << m)
+    for blk in prange(n_blocks):
+        s = np.empty(m, dtype=np.int64)
+        a, E = np.empty(n), np.empty(n)
+        start, lin = blk * length, 0.0
+        for t in range(start, start + length):
+            lin, val = _rbm_walk(
+                t, start, Ws, bs, bl, fast, chunk, expW, expnegW, s, a, E, lin
+            )
+            idx = 0  # the state's index in counting order: unit j is bit m - 1 - j
+            for j in range(m):
+                idx |= s[j] << (m - 1 - j)
+            out[idx] = val
+    return out
+
+
 def _rbm_expectations(params, log_z):
     "`_expectations_reference` of an RBM by the kernel; blocks summed in a fixed order"
     Ws, bs, bl = _layers(params)
@@ -582,7 +616,6 @@ def expectations(params):
     )
     return _expectations_and_log_z(params)[0]
 
-
 # %% ../nbs/01_exact.ipynb #d354e94a
 def sample(params, n, rng=None, return_hidden=False):
     """`n` exact samples of the visible units (and of the hidden units of an RBM or
@@ -595,7 +628,11 @@ def sample(params, n, rng=None, return_hidden=False):
 
     def draw(m, layer):  # n states of `layer` from its exact marginal
         _check_listable(m, "sample")
-        logp = _blockwise_log_unnorm(params, m, layer)
+        if isinstance(params, RBM) and m == _n_enumerated(params) > SERIAL_MAX_UNITS:
+            # the smaller layer of a large RBM: the Gray-code walk of `expectations`
+            logp = _rbm_log_marginals(*_layers(params), 1 << min(m, 6))
+        else:
+            logp = _blockwise_log_unnorm(params, m, layer)
         idx = rng.choice(2**m, size=n, p=np.exp(logp - logsumexp(logp)))
         return ((idx[:, None] >> np.arange(m - 1, -1, -1)) & 1).astype(np.float64)
 

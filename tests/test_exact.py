@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ebm_literate.exact import (_rbm_logz_blocks, _combine, _expectations_reference, binary_states, expectations, log_likelihood,
+from ebm_literate.exact import (_rbm_logz_blocks, _combine, _expectations_reference, _rbm_log_marginals, _layers,
+                                _blockwise_log_unnorm, binary_states, expectations, log_likelihood,
                                 log_partition, log_partition_reference, log_probs, sample)
 from ebm_literate.models import BM, RBM, logsumexp
 
@@ -165,3 +166,14 @@ def test_moments_same_for_any_thread_count():
         numba.set_num_threads(before)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(40, 15), (15, 40), (16, 16)])
+def test_log_marginals_kernel_matches_numpy(shape):
+    params = _rbm(*shape, 0.7, np.random.default_rng(sum(shape)))
+    m = min(shape)
+    layer = "hidden" if shape[1] <= shape[0] else "visible"
+    np.testing.assert_allclose(_rbm_log_marginals(*_layers(params), 1 << min(m, 6)),
+                               _blockwise_log_unnorm(params, m, layer), rtol=1e-12, atol=1e-12)
+    draws = sample(params, 5, rng=0)   # m > SERIAL_MAX_UNITS: drawn from the kernel's marginals
+    assert draws.shape == (5, shape[0]) and set(np.unique(draws)) <= {0.0, 1.0}

@@ -21,6 +21,7 @@ KERNEL_TESTS = [
     "test_exact.py::test_same_answer_for_any_thread_count",
     "test_exact.py::test_moments_kernel_matches_numpy_reference",
     "test_exact.py::test_moments_same_for_any_thread_count",
+    "test_exact.py::test_log_marginals_kernel_matches_numpy",
     "test_training.py::test_fused_update_matches_reference",
     "test_cd_sml.py::test_chain_kernel_matches_reference",
     "test_cd_sml.py::test_stacked_statistics",
