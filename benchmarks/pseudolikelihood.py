@@ -9,7 +9,10 @@ Part 1 prints, for RBMs and Boltzmann machines of several sizes, the warm time (
 of the results. Compile time is measured separately, in a fresh Numba cache directory. Part 2 times one evaluation
 (100 examples) of the log-pseudolikelihood with its gradient and of the exact log-likelihood (Gray-code enumeration,
 ebm_literate.exact) for Boltzmann machines with n units, prints the table and saves a log-scale figure to PATH
-(default: _build/benchmarks/pseudolikelihood_cost.png, which git ignores).
+(default: _build/benchmarks/pseudolikelihood_cost.png, which git ignores). Part 3 times generalized pseudolikelihood
+with its gradient for a 784-20 RBM on 20 MNIST digits (blocks of 4 neighbouring pixels, as the comparison chapter
+uses): the RBM kernel against the NumPy reference, and against the pseudolikelihood kernel on the same rows, whose
+work per pixel is one flip where a block of 4 has 15 flip patterns for 4 pixels.
 
 The kernels are serial, so by default BLAS also runs on one thread (threadpoolctl), and so does the exact
 enumeration in part 2: both sides of every comparison use one core. On a shared machine a multi-threaded BLAS
@@ -29,7 +32,8 @@ import numpy as np
 from ebm_literate import exact
 from ebm_literate.models import BM, RBM
 from ebm_literate.gradient import flatten_params
-from ebm_literate.pseudolikelihood import _pl_reference, pseudolikelihood_and_grad
+from ebm_literate.pseudolikelihood import (_check_blocks, _gpl, _gpl_reference, _pl_reference, contiguous_blocks,
+                                           pseudolikelihood_and_grad)
 
 
 def best_of(f, repeats):
@@ -75,6 +79,27 @@ def throughput(quick):
               f"{pairs / ours / 1e6:16.1f}")
     print("\n(target for the RBM kernels: >= 10x; the BM objective is two BLAS products plus an elementwise pass, "
           "so its NumPy reference is already close to the floor)")
+
+
+def gpl_throughput(quick):
+    from ebm_literate.data import load_mnist5k_binary
+    rng = np.random.default_rng(2)
+    X = load_mnist5k_binary()[:20]
+    params = RBM(rng.normal(0, 0.1, (784, 20)), rng.normal(-1.0, 0.1, 784), rng.normal(0, 0.1, 20))
+    blocks = _check_blocks(contiguous_blocks(784, 4), 784)
+    repeats = 5 if quick else 15
+    ours, got = best_of(lambda: _gpl(params, X, blocks), repeats)
+    value_only, _ = best_of(lambda: _gpl(params, X, blocks, want_grad=False), repeats)
+    ref, want = best_of(lambda: _gpl_reference(params, X, blocks), 2 if quick else 3)
+    pl, _ = best_of(lambda: pseudolikelihood_and_grad(params, X), repeats)
+    g, r = flatten_params(got.grads), flatten_params(want.grads)
+    diff = max(abs(got.value - want.value) / abs(want.value), np.max(np.abs(g - r)) / np.max(np.abs(r)))
+    print(f"\nGPL, RBM 784-20, 20 MNIST rows, 196 blocks of 4 pixels")
+    print(f"{'ours (ms)':>10} {'value only':>11} {'numpy (ms)':>11} {'speed-up':>9} {'PL kernel (ms)':>15} "
+          f"{'ours / PL':>10} {'max rel diff':>13}")
+    print(f"{1e3 * ours:10.3f} {1e3 * value_only:11.3f} {1e3 * ref:11.1f} {ref / ours:8.1f}x {1e3 * pl:15.3f} "
+          f"{ours / pl:10.1f} {diff:13.1e}")
+    print("(a block of 4 pixels has 15 flip patterns where pseudolikelihood has 4 single flips)")
 
 
 def cost_against_n(quick, figure, one_core):
@@ -127,6 +152,7 @@ def main():
     print(f"numba {numba.__version__}, {numba.get_num_threads()} threads, {os.cpu_count()} cores, "
           f"BLAS threads {args.blas_threads or 'default'}, load average {os.getloadavg()[0]:.2f}")
     throughput(args.quick)
+    gpl_throughput(args.quick)
     cost_against_n(args.quick, args.figure, args.blas_threads == 1)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 

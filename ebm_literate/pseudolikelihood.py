@@ -422,7 +422,7 @@ def _check_blocks(blocks, n=None):
     return out
 
 
-def _gpl(params, X, blocks, want_grad=True, max_rows=2**16):
+def _gpl_reference(params, X, blocks, want_grad=True, max_rows=2**16):
     """Mean generalized log-pseudolikelihood of the rows of X and its gradient, eqs.
     (eq-gpl), (eq-gpl-grad); no checks"""
     m = X.shape[0]
@@ -452,6 +452,211 @@ def _gpl(params, X, blocks, want_grad=True, max_rows=2**16):
         return ValueAndGrad(value, None)
     pos = _weighted_moments(params, X, np.full(m, len(blocks) / m))
     return ValueAndGrad(value, type(params)(*(p - q / m for p, q in zip(pos, neg))))
+
+# %% ../nbs/07_pseudolikelihood.ipynb #3ed186c9a28b402fb0bc4494df01f08d
+@njit(cache=True, inline="always", error_model="numpy")
+def _prod(f):
+    "Product of the entries of f, in four interleaved partial products"
+    n = f.shape[0]
+    p0 = p1 = p2 = p3 = 1.0
+    n4 = n - n % 4
+    for j in range(0, n4, 4):
+        p0 *= f[j]
+        p1 *= f[j + 1]
+        p2 *= f[j + 2]
+        p3 *= f[j + 3]
+    for j in range(n4, n):
+        p0 *= f[j]
+    return (p0 * p1) * (p2 * p3)
+
+
+@njit(cache=True, error_model="numpy")
+def _mask_tables(smax):
+    "Lowest set bit of each mask below 2^smax, and the next set bit above it (-1: none)"
+    low = np.zeros(1 << smax, dtype=np.int64)
+    up = np.full(1 << smax, -1, dtype=np.int64)
+    for mask in range(1, 1 << smax):
+        k = 0
+        while not (mask >> k) & 1:
+            k += 1
+        low[mask] = k
+        if mask & (mask - 1):
+            up[mask] = low[mask & (mask - 1)]
+    return low, up
+
+
+@njit(cache=True, error_model="numpy")
+def _gpl_block_log(u, W, b, S, o, su, low, up, A, lb, want_grad, w, ebar, T, Rk):
+    """One block of one row with softplus sums, for huge weights: (shift, Z) with
+    sum_m r_m = e^shift Z, and ebar, T, Rk scaled by e^-shift"""
+    nh, s = W.shape[1], S.shape[0]
+    base = 0.0
+    for j in range(nh):
+        base += softplus_scalar(u[j])
+    shift, Z = 0.0, 1.0  # log r of the empty mask is 0
+    for sweep in range(2):  # the largest log r_m, then the sums
+        if sweep == 1:
+            Z = np.exp(-shift)
+            for j in range(nh):
+                ebar[j] = Z * su[j]
+        for mask in range(1, 1 << s):
+            k, k2 = low[mask], up[mask]
+            i = S[k]
+            d = 1.0 if o[k] == 0 else -1.0
+            a = A[k]  # u + sum of d_i W_i over the mask's bits >= k
+            if k2 < 0:
+                lb[k] = d * b[i]
+                for j in range(nh):
+                    a[j] = u[j] + d * W[i, j]
+            else:
+                lb[k] = lb[k2] + d * b[i]
+                for j in range(nh):
+                    a[j] = A[k2, j] + d * W[i, j]
+            lr = lb[k] - base
+            for j in range(nh):
+                lr += softplus_scalar(a[j])
+            if sweep == 0:
+                shift = max(shift, lr)
+                continue
+            y = np.exp(lr - shift)
+            Z += y
+            if want_grad:
+                for j in range(nh):
+                    w[j] = y * sigmoid_scalar(a[j])
+                    ebar[j] += w[j]
+                for kk in range(k, s):
+                    if (mask >> kk) & 1:
+                        Rk[kk] += y
+                        for j in range(nh):
+                            T[kk, j] += w[j]
+    return shift, Z
+
+
+@njit(cache=True, error_model="numpy")
+def _rbm_gpl_kernel(V, U, W, b, idx, offsets, want_grad):
+    """Per-row sum of the log-conditionals of the blocks idx[offsets[t]:offsets[t + 1]]
+    and the gradient pieces C, accW, gb of eq. (eq-gpl-rbm-grad)"""
+    m, n = V.shape
+    nh = W.shape[1]
+    nblocks = offsets.shape[0] - 1
+    smax = 1
+    for t in range(nblocks):
+        smax = max(smax, offsets[t + 1] - offsets[t])
+    low, up = _mask_tables(smax)
+    # E[0] = e^{+W} (flips 0 -> 1), E[1] = e^{-W} (1 -> 0); the same for b
+    E, Eb = np.empty((2, n, nh)), np.empty((2, n))
+    rowabs = np.empty(n)
+    for i in range(n):
+        total = abs(b[i])
+        for j in range(nh):
+            total += abs(W[i, j])
+            E[0, i, j] = np.exp(min(W[i, j], _SAFE))
+            E[1, i, j] = np.exp(min(-W[i, j], _SAFE))
+        Eb[0, i] = np.exp(min(b[i], _SAFE))
+        Eb[1, i] = np.exp(min(-b[i], _SAFE))
+        rowabs[i] = total
+    safe = np.empty(nblocks, dtype=np.bool_)
+    for t in range(nblocks):  # every r_m and their sum over 2^s masks below e^700
+        total = (offsets[t + 1] - offsets[t]) * np.log(2.0)
+        for p in range(offsets[t], offsets[t + 1]):
+            total += rowabs[idx[p]]
+        safe[t] = total < _SAFE
+    out = np.zeros(m)
+    C = np.zeros((m, nh)) if want_grad else np.zeros((0, nh))  # per-row gradient for c
+    accW = np.zeros((n, nh)) if want_grad else np.zeros((0, nh))
+    gb = np.zeros(n)
+    su, sn, f, w = np.empty(nh), np.empty(nh), np.empty(nh), np.empty(nh)
+    Q = np.empty((smax, nh))  # Q[k] = su e^{sum of d_i W_i over the mask's bits >= k}
+    eb = np.empty(smax)  # e^{sum of d_i b_i} over the same bits
+    ebar = np.empty(nh)  # sum over the masks of r_m sigma(a_m)
+    T = np.zeros((smax, nh))  # the same over the masks that hold bit k
+    Rk = np.zeros(smax)  # sum of r_m over the masks that hold bit k
+    o = np.empty(smax, dtype=np.int64)  # 0: v_i = 0 flips up, 1: v_i = 1 flips down
+    for r in range(m):
+        for j in range(nh):  # sigma(u_j) and sigma(-u_j) from one exp
+            u = U[r, j]
+            e = np.exp(-abs(u))
+            su[j] = (1.0 if u >= 0.0 else e) / (1.0 + e)
+            sn[j] = (e if u >= 0.0 else 1.0) / (1.0 + e)
+            if want_grad:
+                C[r, j] = nblocks * su[j]
+        for t in range(nblocks):
+            lo, s = offsets[t], offsets[t + 1] - offsets[t]
+            for k in range(s):
+                o[k] = 0 if V[r, idx[lo + k]] == 0.0 else 1
+            if want_grad:
+                for k in range(s):
+                    Rk[k] = 0.0
+                    for j in range(nh):
+                        T[k, j] = 0.0
+            if safe[t]:  # eq. (eq-gpl-rbm-ratio), Q by one factor per mask
+                for j in range(nh):
+                    ebar[j] = su[j]  # the empty mask, the data itself: r = 1
+                R = 0.0  # sum of r_m over the other masks
+                for mask in range(1, 1 << s):
+                    k, k2 = low[mask], up[mask]
+                    i = idx[lo + k]
+                    e_row, q = E[o[k], i], Q[k]
+                    if k2 < 0:
+                        eb[k] = Eb[o[k], i]
+                        p = su
+                    else:
+                        eb[k] = eb[k2] * Eb[o[k], i]
+                        p = Q[k2]
+                    for j in range(nh):
+                        q[j] = p[j] * e_row[j]
+                        f[j] = sn[j] + q[j]
+                    y = eb[k] * _prod(f)
+                    R += y
+                    if want_grad:
+                        for j in range(nh):
+                            f[j] = y * (q[j] / f[j])  # r_m sigma(a_m)_j, no overflow
+                            ebar[j] += f[j]
+                        for kk in range(k, s):
+                            if (mask >> kk) & 1:
+                                Rk[kk] += y
+                                tk = T[kk]
+                                for j in range(nh):
+                                    tk[j] += f[j]
+                Z = 1.0 + R
+                out[r] -= np.log1p(R)
+            else:  # huge weights
+                shift, Z = _gpl_block_log(
+                    U[r], W, b, idx[lo : lo + s], o, su, low, up, Q, eb,
+                    want_grad, w, ebar, T, Rk,
+                )  # fmt: skip
+                out[r] -= shift + np.log(Z)
+            if want_grad:
+                for j in range(nh):
+                    C[r, j] -= ebar[j] / Z
+                for k in range(s):
+                    i = idx[lo + k]
+                    d = 1.0 if o[k] == 0 else -1.0
+                    gb[i] -= d * Rk[k] / Z
+                    for j in range(nh):
+                        accW[i, j] -= d * T[k, j] / Z
+    return out, C, accW, gb
+
+# %% ../nbs/07_pseudolikelihood.ipynb #379cbbc1e968416e875cc15c1202d7eb
+def _flat_blocks(blocks):
+    "The blocks as one int64 index array and the offset of each block in it"
+    offsets = np.cumsum([0] + [S.size for S in blocks], dtype=np.int64)
+    return np.concatenate(blocks).astype(np.int64), offsets
+
+
+def _gpl(params, X, blocks, want_grad=True):
+    """Mean generalized log-pseudolikelihood and its gradient: the kernel for an RBM,
+    the NumPy reference for a BM; no checks"""
+    if isinstance(params, BM):
+        return _gpl_reference(params, X, blocks, want_grad)
+    m, (W, b, c) = X.shape[0], params
+    out, C, accW, gb = _rbm_gpl_kernel(
+        X, X @ W + c, W, b, *_flat_blocks(blocks), want_grad
+    )
+    value = float(out.sum() / m)
+    if not want_grad:
+        return ValueAndGrad(value, None)
+    return ValueAndGrad(value, RBM((X.T @ C + accW) / m, gb / m, C.sum(axis=0) / m))
 
 
 def generalized_pseudolikelihood(

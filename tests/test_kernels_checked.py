@@ -27,6 +27,8 @@ KERNEL_TESTS = [
     "test_cd_sml.py::test_stacked_statistics",
     "test_cd_sml.py::test_same_seed_same_result_any_thread_count",
     "test_pseudolikelihood.py::test_kernel_matches_reference",
+    "test_pseudolikelihood.py::test_gpl_kernel_matches_reference",
+    "test_pseudolikelihood.py::test_gpl_kernel_huge_weights_both_paths",
     "test_partition.py::test_rbm_kernel_matches_reference",
     "test_partition.py::test_bm_kernel_matches_reference",
     "test_partition.py::test_helpers_match_numpy",

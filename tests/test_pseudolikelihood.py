@@ -8,8 +8,8 @@ from ebm_literate import exact
 from ebm_literate.gradient import exact_gradient, flatten_params, unflatten_params
 from ebm_literate.models import BM, RBM, init_bm
 from ebm_literate.pseudolikelihood import (
-    GeneralizedPseudoLikelihood, PseudoLikelihood, _SAFE, _choose_bits, _gpl, _log_conditionals_reference,
-    _pl_reference, contiguous_blocks, generalized_pseudolikelihood, generalized_pseudolikelihood_and_grad,
+    GeneralizedPseudoLikelihood, PseudoLikelihood, _SAFE, _check_blocks, _choose_bits, _gpl, _gpl_reference,
+    _log_conditionals_reference, _pl_reference, contiguous_blocks, generalized_pseudolikelihood, generalized_pseudolikelihood_and_grad,
     log_conditionals, pseudolikelihood, pseudolikelihood_and_grad)
 from ebm_literate.training import fit_lbfgs
 
@@ -188,9 +188,97 @@ def test_gpl_chunking_does_not_change_result():
     params = random_model("rbm", 8, 3, 1.0, 14)
     X = random_data(37, 8, 15)
     blocks = [np.array([0, 1, 2, 3]), np.array([4, 5, 6, 7])]
-    a, b = _gpl(params, X, blocks), _gpl(params, X, blocks, max_rows=48)
+    a, b = _gpl_reference(params, X, blocks), _gpl_reference(params, X, blocks, max_rows=48)
     assert abs(a.value - b.value) < 1e-12
     for p, q in zip(a.grads, b.grads): np.testing.assert_allclose(p, q, atol=1e-13)
+
+
+def relative_difference(fast, ref):
+    "the larger of |value - ref value| / |ref value| and max |gradient - ref gradient| / max |ref gradient|"
+    g, r = flatten_params(fast.grads), flatten_params(ref.grads)
+    return max(abs(fast.value - ref.value) / abs(ref.value), np.max(np.abs(g - r)) / np.max(np.abs(r)))
+
+
+@st.composite
+def block_layouts(draw, n):
+    "blocks covering 0..n-1: a random partition into pieces of 1..5 units, plus extra blocks that overlap it"
+    perm = draw(st.permutations(range(n)))
+    blocks, lo = [], 0
+    while lo < n:
+        size = draw(st.integers(1, 5))
+        blocks.append(list(perm[lo:lo + size]))
+        lo += size
+    for _ in range(draw(st.integers(0, 3))):
+        blocks.append(draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=min(n, 6), unique=True)))
+    return blocks
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.integers(1, 12), st.integers(1, 7), st.sampled_from([0.01, 0.5, 2.0, 8.0, 60.0, 400.0]),
+       st.integers(1, 25), st.integers(0, 2**31 - 1))
+def test_gpl_kernel_matches_reference(data, n, n_h, scale, m, seed):
+    params = random_model("rbm", n, n_h, scale, seed)
+    X = random_data(m, n, seed + 1, p=data.draw(st.sampled_from([0.1, 0.5, 0.9])))
+    blocks = _check_blocks(data.draw(block_layouts(n)), n)
+    fast, ref = _gpl(params, X, blocks), _gpl_reference(params, X, blocks)
+    assert relative_difference(fast, ref) < 1e-12
+    assert _gpl(params, X, blocks, want_grad=False).value == fast.value
+
+
+def test_gpl_kernel_huge_weights_both_paths():
+    rng = np.random.default_rng(24)
+    params = random_rbm(12, 3, 60.0, rng)
+    sums = np.abs(params.b) + np.abs(params.W).sum(axis=1)
+    blocks = _check_blocks(contiguous_blocks(12, 1) + contiguous_blocks(12, 4) + [[0, 5, 11], np.arange(12)], 12)
+    safe = [sums[S].sum() + S.size * np.log(2) < _SAFE for S in blocks]
+    assert any(safe) and not all(safe)                    # the product path and the softplus path both run
+    X = random_data(30, 12, 25)
+    assert relative_difference(_gpl(params, X, blocks), _gpl_reference(params, X, blocks)) < 1e-12
+    huge = random_rbm(12, 3, 1e4, rng)                    # every block in log space, no overflow
+    fast = _gpl(huge, X, blocks)
+    assert np.isfinite(fast.value) and all(np.all(np.isfinite(g)) for g in fast.grads)
+    assert relative_difference(fast, _gpl_reference(huge, X, blocks)) < 1e-12
+
+
+@pytest.mark.parametrize("margin", [0.5, 20.0, 300.0])
+def test_gpl_kernel_just_below_the_threshold(margin):
+    # rows scaled so that |b_i| + sum_j |W_ij| + log 2 = _SAFE - margin: singleton blocks take the product path with
+    # ratios up to e^(700 - margin), pairs the softplus path
+    rng = np.random.default_rng(28)
+    params = random_rbm(8, 3, 1.0, rng)
+    scale = (_SAFE - margin - np.log(2)) / (np.abs(params.b) + np.abs(params.W).sum(axis=1))
+    params = type(params)(params.W * scale[:, None], params.b * scale, params.c)
+    blocks = _check_blocks(contiguous_blocks(8, 1) + contiguous_blocks(8, 2), 8)
+    X = random_data(40, 8, 29)
+    fast = _gpl(params, X, blocks)
+    assert np.isfinite(fast.value) and all(np.all(np.isfinite(g)) for g in fast.grads)
+    assert relative_difference(fast, _gpl_reference(params, X, blocks)) < 1e-12
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 7), st.sampled_from([0.01, 0.5, 2.0, 8.0, 400.0]), st.integers(0, 2**31 - 1))
+def test_gpl_singletons_equal_pl_kernel(n, n_h, scale, seed):
+    params = random_model("rbm", n, n_h, scale, seed)
+    X = random_data(20, n, seed + 2)
+    pl = pseudolikelihood_and_grad(params, X)
+    gpl = generalized_pseudolikelihood_and_grad(params, X, contiguous_blocks(n, 1))
+    assert relative_difference(gpl, pl) < 1e-11
+
+
+def test_gpl_large_block_and_any_thread_count():
+    params = random_model("rbm", 16, 5, 0.5, 26)
+    X = random_data(6, 16, 27)
+    blocks = _check_blocks([np.arange(16), [3, 7, 1]], 16)
+    assert relative_difference(_gpl(params, X, blocks), _gpl_reference(params, X, blocks)) < 1e-12
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        a = _gpl(params, X, blocks)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        b = _gpl(params, X, blocks)
+    finally:
+        numba.set_num_threads(before)
+    assert a.value == b.value and all(np.array_equal(p, q) for p, q in zip(a.grads, b.grads))
 
 
 @pytest.mark.parametrize("kind", ["bm", "rbm"])
