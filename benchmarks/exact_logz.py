@@ -1,5 +1,7 @@
 """Exact log Z of Bernoulli RBMs with N(0, 0.1^2) weights: the Gray-code Numba kernel against a chunked NumPy
-implementation of the same math (ebm_literate.exact.log_partition_reference), in one run.
+implementation of the same math (ebm_literate.exact.log_partition_reference), in one run; then the exact moments
+(exact.expectations, the negative phase of exact maximum likelihood) against their NumPy reference, and the floor
+under them: the log Z pass that precedes them.
 
     python benchmarks/exact_logz.py
 
@@ -11,7 +13,7 @@ import time
 import numba
 import numpy as np
 
-from ebm_literate.exact import log_partition, log_partition_reference
+from ebm_literate.exact import _expectations_reference, expectations, log_partition, log_partition_reference
 from ebm_literate.models import RBM
 
 
@@ -39,6 +41,17 @@ def main():
         ref, z_ref = best_of(lambda: log_partition_reference(rbm), 1)
         print(f"{n_v:>4}x{n_h:<3} {2**n_h:>8} {ours:9.3f} {ref:10.2f} {ref / ours:8.1f}x {abs(z_ours - z_ref):9.1e} "
               f"{'<= ' + str(target):>8}")
+    print(f"\nexact moments E[vh'], E[v], E[h] (includes one log Z pass)")
+    print(f"{'model':>8} {'ours (s)':>9} {'numpy (s)':>10} {'speed-up':>9} {'log Z (s)':>10} {'ours/log Z':>10} "
+          f"{'max rel diff':>12}")
+    for n_v, n_h, repeat in ((64, 16, 5), (784, 20, 3)):
+        rbm = RBM(rng.normal(0, 0.1, (n_v, n_h)), rng.normal(0, 0.1, n_v), rng.normal(0, 0.1, n_h))
+        expectations(rbm)
+        ours, m_ours = best_of(lambda: expectations(rbm), repeat)
+        lz, log_z = best_of(lambda: log_partition(rbm), repeat)
+        ref, m_ref = best_of(lambda: _expectations_reference(rbm, log_z), 1)
+        diff = max(np.max(np.abs(a - b)) / np.max(np.abs(b)) for a, b in zip(m_ours, m_ref))
+        print(f"{n_v:>4}x{n_h:<3} {ours:9.3f} {ref:10.2f} {ref / ours:8.1f}x {lz:10.3f} {ours / lz:10.2f} {diff:12.1e}")
 
 
 if __name__ == "__main__":
