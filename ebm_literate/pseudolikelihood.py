@@ -177,18 +177,11 @@ def _flip_terms(y, objective):
 
 
 @njit(cache=True)
-def _rbm_flip_kernel(V, U, W, b, idx, scale, want_grad, objective):
-    """Per-bit statistic of the bits idx of each row, and the gradient pieces of eq.
-    (eq-rbm-pl-grad) with weights w"""
-    m, n = V.shape
-    nh = W.shape[1]
-    k = idx.shape[1]
-    shared = idx.shape[0] == 1
-    E = np.empty(
-        (2, n, nh)
-    )  # E[0] = e^{+W} (flips 0 -> 1), E[1] = e^{-W} (flips 1 -> 0)
-    Eb = np.empty((2, n))  # e^{+b}, e^{-b}
-    safe = np.empty(n, dtype=np.bool_)
+def _flip_factors(W, b):
+    """E[0] = e^{+W} (flips 0 -> 1), E[1] = e^{-W} (flips 1 -> 0), the same Eb for b,
+    capped at e^_SAFE, and each unit's |b_i| + sum_j |W_ij|"""
+    n, nh = W.shape
+    E, Eb, rowabs = np.empty((2, n, nh)), np.empty((2, n)), np.empty(n)
     for i in range(n):
         total = abs(b[i])
         for j in range(nh):
@@ -197,7 +190,20 @@ def _rbm_flip_kernel(V, U, W, b, idx, scale, want_grad, objective):
             E[1, i, j] = np.exp(min(-W[i, j], _SAFE))
         Eb[0, i] = np.exp(min(b[i], _SAFE))
         Eb[1, i] = np.exp(min(-b[i], _SAFE))
-        safe[i] = total < _SAFE
+        rowabs[i] = total
+    return E, Eb, rowabs
+
+
+@njit(cache=True)
+def _rbm_flip_kernel(V, U, W, b, idx, scale, want_grad, objective):
+    """Per-bit statistic of the bits idx of each row, and the gradient pieces of eq.
+    (eq-rbm-pl-grad) with weights w"""
+    m, n = V.shape
+    nh = W.shape[1]
+    k = idx.shape[1]
+    shared = idx.shape[0] == 1
+    E, Eb, rowabs = _flip_factors(W, b)
+    safe = rowabs < _SAFE
     out = np.empty((m, k))
     C = np.zeros((m, nh)) if want_grad else np.zeros((0, nh))  # per-row gradient for c
     accW = (
@@ -543,18 +549,7 @@ def _rbm_gpl_kernel(V, U, W, b, idx, offsets, want_grad):
     for t in range(nblocks):
         smax = max(smax, offsets[t + 1] - offsets[t])
     low, up = _mask_tables(smax)
-    # E[0] = e^{+W} (flips 0 -> 1), E[1] = e^{-W} (1 -> 0); the same for b
-    E, Eb = np.empty((2, n, nh)), np.empty((2, n))
-    rowabs = np.empty(n)
-    for i in range(n):
-        total = abs(b[i])
-        for j in range(nh):
-            total += abs(W[i, j])
-            E[0, i, j] = np.exp(min(W[i, j], _SAFE))
-            E[1, i, j] = np.exp(min(-W[i, j], _SAFE))
-        Eb[0, i] = np.exp(min(b[i], _SAFE))
-        Eb[1, i] = np.exp(min(-b[i], _SAFE))
-        rowabs[i] = total
+    E, Eb, rowabs = _flip_factors(W, b)  # as in the pseudolikelihood kernel
     safe = np.empty(nblocks, dtype=np.bool_)
     for t in range(nblocks):  # every r_m and their sum over 2^s masks below e^700
         total = (offsets[t + 1] - offsets[t]) * np.log(2.0)
